@@ -1,0 +1,34 @@
+// What the flush engine needs from a database; each supported database implements it in one module.
+import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
+import type {RawRow, SignalTable} from '../signal-table.js'
+
+export interface Dialect {
+  readonly name: string
+  /** Throws a DatabaseError when the server cannot claim rows safely (for example too old for SKIP LOCKED). */
+  checkServer(runner: QueryRunner): Promise<void>
+  /** The schema or database that qualifies the entity's table name, if any. */
+  tableQualifier(metadata: EntityMetadata): string | undefined
+  begin(runner: QueryRunner): Promise<void>
+  /**
+   * Locks up to `limit` pending rows no other transaction holds, oldest key first, and deletes them
+   * inside the open transaction; returns them. They are gone for good only when the caller commits.
+   */
+  claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]>
+  commit(runner: QueryRunner): Promise<void>
+  rollback(runner: QueryRunner): Promise<void>
+  /** True for errors after which the same claim may simply be tried again (deadlock, serialization). */
+  isTransient(error: unknown): boolean
+}
+
+/** Creates the dialect for a data source; holds per-data-source state such as capability flags. */
+export type DialectFactory = (dataSource: DataSource) => Dialect
+
+export function placeholders(count: number, make: (index: number) => string): string {
+  return Array.from({length: count}, (_, index) => make(index)).join(', ')
+}
+
+export function errorCode(error: unknown): string | number | undefined {
+  const candidate = error as {code?: unknown; errno?: unknown; driverError?: {code?: unknown; errno?: unknown}}
+  const found = candidate?.driverError?.errno ?? candidate?.driverError?.code ?? candidate?.errno ?? candidate?.code
+  return typeof found === 'string' || typeof found === 'number' ? found : undefined
+}

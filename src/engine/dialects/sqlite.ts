@@ -1,0 +1,43 @@
+// SQLite (better-sqlite3): a single writer, so BEGIN IMMEDIATE takes the write lock up front and a
+// plain SELECT then DELETE is a safe claim.
+import type {QueryRunner} from 'typeorm'
+import type {RawRow, SignalTable} from '../signal-table.js'
+import {errorCode, placeholders, type Dialect} from './dialect.js'
+
+const ROWS_PER_DELETE = 500
+
+export const sqliteDialect = (): Dialect => ({
+  name: 'sqlite',
+
+  async checkServer(): Promise<void> {},
+
+  tableQualifier: () => undefined,
+
+  async begin(runner: QueryRunner): Promise<void> {
+    await runner.query('BEGIN IMMEDIATE')
+  },
+
+  async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
+    const key = table.sqlKeyColumns.join(', ')
+    const rows = (await runner.query(`SELECT * FROM ${table.sqlName} ORDER BY ${key} LIMIT ?`, [limit])) as RawRow[]
+    const rowValue = `(${placeholders(table.keyColumns.length, () => '?')})`
+    for (let start = 0; start < rows.length; start += ROWS_PER_DELETE) {
+      const chunk = rows.slice(start, start + ROWS_PER_DELETE)
+      const keys = chunk.flatMap((row) => table.keyColumns.map((column) => row[column]))
+      const target = table.keyColumns.length === 1 ? key : `(${key})`
+      const list = table.keyColumns.length === 1 ? placeholders(chunk.length, () => '?') : `VALUES ${placeholders(chunk.length, () => rowValue)}`
+      await runner.query(`DELETE FROM ${table.sqlName} WHERE ${target} IN (${list})`, keys)
+    }
+    return rows
+  },
+
+  async commit(runner: QueryRunner): Promise<void> {
+    await runner.query('COMMIT')
+  },
+
+  async rollback(runner: QueryRunner): Promise<void> {
+    await runner.query('ROLLBACK')
+  },
+
+  isTransient: (error: unknown) => errorCode(error) === 'SQLITE_BUSY',
+})

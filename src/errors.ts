@@ -1,0 +1,40 @@
+// Typed errors: the CLI maps each class to an exit code in one place (src/cli/exit-codes.ts).
+
+/** Usage or configuration is wrong: bad flags, a data source that does not load, unknown names under strict mode. */
+export class SignalbusConfigError extends Error {
+  override name = 'SignalbusConfigError'
+}
+
+/** The database cannot be used for flushing (unsupported type or version, unreachable, missing table). */
+export class DatabaseError extends Error {
+  override name = 'DatabaseError'
+}
+
+/** A model's send method failed; the burst was rolled back and its rows stay pending. */
+export class SignalSendError extends Error {
+  override name = 'SignalSendError'
+  constructor(
+    readonly model: string,
+    message: string,
+    options?: {cause?: unknown},
+  ) {
+    super(message, options)
+  }
+}
+
+/** One or more models failed while the others were flushed; `report` tells what was sent. */
+export class FlushError extends Error {
+  override name = 'FlushError'
+  constructor(
+    message: string,
+    readonly report: import('./flush-report.js').FlushReport,
+  ) {
+    super(message)
+  }
+}
+
+/** The message of any thrown value, on one line. */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/\s*\n\s*/g, ' ').trim() || (error instanceof Error ? error.name : 'unknown error')
+}

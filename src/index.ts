@@ -1,0 +1,21 @@
+// The public library API of signalbus.
+export {SignalBus} from './signalbus.js'
+export type {
+  FlushOptions,
+  FlushPendingOptions,
+  ModelRef,
+  SignalBusOptions,
+  SignalModelStatus,
+} from './signalbus.js'
+export {getModelsToFlush, unknownNameMessage} from './model-names.js'
+export type {ModelNameOptions, UnknownNameHandling} from './model-names.js'
+export {DEFAULT_BURST_COUNT} from './signal-model.js'
+export type {SignalInstance, SignalModel, SignalModelClass} from './signal-model.js'
+export type {FlushFailure, FlushReport} from './flush-report.js'
+export {DatabaseError, FlushError, SignalSendError, SignalbusConfigError} from './errors.js'
+export {initializeForFlushing} from './prepare-data-source.js'
+export {repeatEvery} from './repeat.js'
+export type {RepeatOptions} from './repeat.js'
+export {silentLogger} from './logger.js'
+export type {Logger} from './logger.js'
+export {SUPPORTED_DATABASE_TYPES} from './engine/dialects/index.js'

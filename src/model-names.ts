@@ -1,0 +1,67 @@
+// Resolves model names given by a user (class name first, then table name) to signal models.
+import type {SignalModel} from './signal-model.js'
+import {SignalbusConfigError} from './errors.js'
+
+export type UnknownNameHandling = 'warn' | 'error' | 'ignore' | ((name: string) => void)
+
+export interface ModelNameOptions {
+  /** What to do with a name that matches no signal model (default: 'warn' through `onWarning`). */
+  onUnknown?: UnknownNameHandling
+  /** Names to leave out (resolved the same way). */
+  exclude?: readonly string[]
+  /** Receives warnings when onUnknown is 'warn'. */
+  onWarning?: (message: string) => void
+}
+
+interface HasSignalModels {
+  getSignalModels(): SignalModel[]
+}
+
+export function unknownNameMessage(name: string): string {
+  return `A signal with name "${name}" does not exist.`
+}
+
+/**
+ * The signal models to flush for the given names (all models when no name is given), in the order
+ * given, each once.
+ */
+export function getModelsToFlush(
+  signalbus: HasSignalModels,
+  names: readonly string[] = [],
+  options: ModelNameOptions = {},
+): SignalModel[] {
+  const models = signalbus.getSignalModels()
+  const byClassName = new Map(models.map((model) => [model.name, model]))
+  const byTableName = new Map(models.map((model) => [model.tableName, model]))
+  const lookup = (name: string): SignalModel | undefined => byClassName.get(name) ?? byTableName.get(name)
+
+  const unknown: string[] = []
+  const resolve = (list: readonly string[]): SignalModel[] =>
+    list.flatMap((name) => {
+      const model = lookup(name)
+      if (!model) unknown.push(name)
+      return model ? [model] : []
+    })
+
+  const chosen = names.length > 0 ? resolve(names) : models
+  const excluded = new Set(resolve(options.exclude ?? []))
+  reportUnknown([...new Set(unknown)], options)
+  return [...new Set(chosen)].filter((model) => !excluded.has(model))
+}
+
+function reportUnknown(names: string[], options: ModelNameOptions): void {
+  if (names.length === 0) return
+  const handling = options.onUnknown ?? 'warn'
+  if (handling === 'ignore') return
+  if (handling === 'error') {
+    const shown = names.slice(0, 5).map((name) => `"${name}"`).join(', ')
+    const more = names.length > 5 ? ` and ${names.length - 5} more` : ''
+    throw new SignalbusConfigError(
+      names.length === 1 ? unknownNameMessage(names[0]!) : `Signals with names ${shown}${more} do not exist.`,
+    )
+  }
+  for (const name of names) {
+    if (typeof handling === 'function') handling(name)
+    else options.onWarning?.(unknownNameMessage(name))
+  }
+}

@@ -1,0 +1,79 @@
+// The contract: which TypeORM entities are signal models, and the static knobs they may declare.
+import type {EntityMetadata} from 'typeorm'
+import {SignalbusConfigError} from './errors.js'
+
+/** An entity instance that can send itself. */
+export interface SignalInstance {
+  sendSignalbusMessage?(): Promise<void> | void
+}
+
+/** The static side of a signal model class, as a user declares it. */
+export interface SignalModelClass<T extends object = object> {
+  new (...args: never[]): T
+  /** Sends a whole burst at once; resolves only when the broker has stored every message. */
+  sendSignalbusMessages?(signals: T[]): Promise<void> | void
+  /** How many signals are sent and deleted in one transaction (default 1). */
+  signalbusBurstCount?: number
+}
+
+/** A signal model found in a DataSource. */
+export interface SignalModel {
+  /** The entity class name. */
+  readonly name: string
+  /** The table name as the database knows it (entityPrefix applied). */
+  readonly tableName: string
+  readonly target: SignalModelClass
+  readonly metadata: EntityMetadata
+  /** The model's own `signalbusBurstCount`, or 1. */
+  readonly burstCount: number
+  readonly sendsOneByOne: boolean
+  readonly sendsInBatches: boolean
+}
+
+export const DEFAULT_BURST_COUNT = 1
+
+/** The signal model an entity defines, or undefined when the entity is not a signal model. */
+export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined {
+  const target = metadata.target
+  if (typeof target !== 'function') return undefined
+  const prototype = target.prototype as Record<string, unknown>
+  const statics = target as unknown as Record<string, unknown>
+  const declaresOne = 'sendSignalbusMessage' in prototype
+  const declaresBatch = 'sendSignalbusMessages' in statics
+  if (!declaresOne && !declaresBatch) return undefined
+  const name = metadata.name
+  if (declaresOne && typeof prototype.sendSignalbusMessage !== 'function') {
+    throw new SignalbusConfigError(`Signal model "${name}" has a sendSignalbusMessage that is not a method.`)
+  }
+  if (declaresBatch && typeof statics.sendSignalbusMessages !== 'function') {
+    throw new SignalbusConfigError(`Signal model "${name}" has a static sendSignalbusMessages that is not a method.`)
+  }
+  if (metadata.primaryColumns.length === 0) {
+    throw new SignalbusConfigError(`Signal model "${name}" has no primary key.`)
+  }
+  return {
+    name,
+    tableName: metadata.tableName,
+    target: target as SignalModelClass,
+    metadata,
+    burstCount: burstCountOf(name, statics.signalbusBurstCount),
+    sendsOneByOne: declaresOne,
+    sendsInBatches: declaresBatch,
+  }
+}
+
+function burstCountOf(name: string, declared: unknown): number {
+  if (declared === undefined) return DEFAULT_BURST_COUNT
+  if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 1) return declared
+  throw new SignalbusConfigError(
+    `Signal model "${name}" has signalbusBurstCount ${String(declared)}; it must be a positive integer.`,
+  )
+}
+
+/** Checks a burst size given by the caller (for example `--burst`). */
+export function validateBurstCount(burst: number): number {
+  if (!Number.isInteger(burst) || burst < 1) {
+    throw new SignalbusConfigError(`The burst count must be a positive integer, got ${String(burst)}.`)
+  }
+  return burst
+}
