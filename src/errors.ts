@@ -1,3 +1,4 @@
+import {inspect} from 'node:util'
 // Typed errors: the CLI maps each class to an exit code in one place (src/cli/exit-codes.ts).
 
 /** Usage or configuration is wrong: bad flags, a data source that does not load, unknown names under strict mode. */
@@ -33,8 +34,22 @@ export class FlushError extends Error {
   }
 }
 
-/** The message of any thrown value, on one line. */
+/**
+ * The message of any thrown value, on one line. Errors thrown in Node's loader thread arrive as
+ * prototype-less objects that String() cannot convert; inspect() renders those.
+ */
 export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return message.replace(/\s*\n\s*/g, ' ').trim() || (error instanceof Error ? error.name : 'unknown error')
+  const message = messageOf(error)
+  return message.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error'
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  const candidate = error as {message?: unknown} | null
+  if (typeof candidate?.message === 'string') return candidate.message
+  try {
+    return String(error)
+  } catch {
+    return inspect(error, {breakLength: Infinity, depth: 2})
+  }
 }

@@ -1,4 +1,5 @@
-// Resolves model names given by a user (class name first, then table name) to signal models.
+// Resolves model names given by a user to signal models: entity class name first, then table name
+// (as in the database, then as declared before an entityPrefix).
 import type {SignalModel} from './signal-model.js'
 import {SignalbusConfigError} from './errors.js'
 
@@ -31,9 +32,7 @@ export function getModelsToFlush(
   options: ModelNameOptions = {},
 ): SignalModel[] {
   const models = signalbus.getSignalModels()
-  const byClassName = new Map(models.map((model) => [model.name, model]))
-  const byTableName = new Map(models.map((model) => [model.tableName, model]))
-  const lookup = (name: string): SignalModel | undefined => byClassName.get(name) ?? byTableName.get(name)
+  const lookup = modelLookup(models)
 
   const unknown: string[] = []
   const resolve = (list: readonly string[]): SignalModel[] =>
@@ -47,6 +46,14 @@ export function getModelsToFlush(
   const excluded = new Set(resolve(options.exclude ?? []))
   reportUnknown([...new Set(unknown)], options)
   return [...new Set(chosen)].filter((model) => !excluded.has(model))
+}
+
+/** A finder of models by name: class name first, then table name, then the declared table name. */
+export function modelLookup(models: readonly SignalModel[]): (name: string) => SignalModel | undefined {
+  const byClassName = new Map(models.map((model) => [model.name, model]))
+  const byTableName = new Map(models.map((model) => [model.tableName, model]))
+  const byDeclaredTableName = new Map(models.map((model) => [model.metadata.givenTableName ?? model.tableName, model]))
+  return (name) => byClassName.get(name) ?? byTableName.get(name) ?? byDeclaredTableName.get(name)
 }
 
 function reportUnknown(names: string[], options: ModelNameOptions): void {

@@ -6,10 +6,10 @@ import {DatabaseError, describeError} from './errors.js'
 /** Flushing must never alter a user's schema, whatever the data source file says. */
 const SCHEMA_SAFETY: Partial<DataSourceOptions> = {synchronize: false, migrationsRun: false, dropSchema: false}
 
-/** Forces the schema-safety options and the dialect's connection options, then initializes. */
+/** Forces the schema-safety options and the dialect's connection options, then initializes. An already initialized data source is used as it is. */
 export async function initializeForFlushing(dataSource: DataSource): Promise<DataSource> {
   if (dataSource.isInitialized) return dataSource
-  dataSource.setOptions({...SCHEMA_SAFETY, ...connectionOptionsFor(dataSource.options.type)} as Partial<DataSourceOptions>)
+  dataSource.setOptions({...SCHEMA_SAFETY, ...connectionOptionsFor(dataSource.options)} as Partial<DataSourceOptions>)
   try {
     return await dataSource.initialize()
   } catch (error) {

@@ -3,6 +3,7 @@ import type {DataSource} from 'typeorm'
 import {FlushEngine} from './engine/flush-engine.js'
 import {dialectFor} from './engine/dialects/index.js'
 import {DatabaseError, FlushError, SignalbusConfigError, describeError} from './errors.js'
+import {modelLookup} from './model-names.js'
 import {emptyReport, type FlushReport} from './flush-report.js'
 import {silentLogger, type Logger} from './logger.js'
 import {signalModelOf, validateBurstCount, type SignalModel, type SignalModelClass} from './signal-model.js'
@@ -163,10 +164,10 @@ export class SignalBus {
   private resolve(models: readonly ModelRef[] | undefined): SignalModel[] {
     const all = this.getSignalModels()
     if (models === undefined) return all
+    const byName = modelLookup(all)
     return models.map((ref) => {
-      const found = all.find(
-        (model) => model === ref || model.target === ref || model.name === ref || model.tableName === ref,
-      )
+      const found =
+        typeof ref === 'string' ? byName(ref) : all.find((model) => model === ref || model.target === ref)
       if (!found) throw new SignalbusConfigError(`${describeRef(ref)} is not a signal model of this DataSource.`)
       return found
     })

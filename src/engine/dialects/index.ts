@@ -1,5 +1,5 @@
 // Picks the dialect module for a data source's database type.
-import type {DataSource} from 'typeorm'
+import type {DataSource, DataSourceOptions} from 'typeorm'
 import {DatabaseError} from '../../errors.js'
 import type {Dialect, DialectFactory} from './dialect.js'
 import {mysqlDialect} from './mysql.js'
@@ -13,14 +13,23 @@ const dialectsByType: Record<string, DialectFactory> = {
   'better-sqlite3': sqliteDialect,
 }
 
-/** Connection options a dialect needs from the pool (MySQL: several key deletes in one round trip). */
-const connectionOptionsByType: Record<string, Record<string, unknown>> = {
+/** Pool options a dialect needs (MySQL: several key deletes in one round trip). */
+const requiredConnectionOptions: Record<string, Record<string, unknown>> = {
   mysql: {multipleStatements: true},
   mariadb: {multipleStatements: true},
 }
 
-export function connectionOptionsFor(type: string): Record<string, unknown> {
-  return connectionOptionsByType[type] ?? {}
+/** Pool options used where the user set none, so that a one-shot run fails fast on an unreachable server. */
+const defaultConnectionOptions: Record<string, Record<string, unknown>> = {
+  postgres: {connectTimeoutMS: 10_000},
+}
+
+/** The options to set on a data source before initializing it for flushing. */
+export function connectionOptionsFor(options: DataSourceOptions): Record<string, unknown> {
+  const defaults = Object.entries(defaultConnectionOptions[options.type] ?? {}).filter(
+    ([name]) => (options as unknown as Record<string, unknown>)[name] === undefined,
+  )
+  return {...Object.fromEntries(defaults), ...requiredConnectionOptions[options.type]}
 }
 
 export const SUPPORTED_DATABASE_TYPES = Object.keys(dialectsByType)

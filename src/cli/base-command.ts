@@ -1,0 +1,103 @@
+// What every signalbus command shares: the common flags, loading the data source, resolving model
+// names, turning errors into one line and an exit code, and closing what was opened.
+import {Command, Flags, Errors} from '@oclif/core'
+import type {DataSource} from 'typeorm'
+import {SignalbusConfigError, describeError} from '../errors.js'
+import {getModelsToFlush} from '../model-names.js'
+import {initializeForFlushing} from '../prepare-data-source.js'
+import type {SignalModel} from '../signal-model.js'
+import {SignalBus} from '../signalbus.js'
+import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
+import {exitCodeFor} from './exit-codes.js'
+import {Output} from './output.js'
+
+export interface CommonFlags {
+  'data-source'?: string
+  models?: string[]
+  exclude?: string[]
+  strict: boolean
+  json: boolean
+  verbose: boolean
+}
+
+export abstract class SignalbusCommand extends Command {
+  static override baseFlags = {
+    'data-source': Flags.string({
+      char: 'd',
+      summary: 'Module that exports the TypeORM DataSource.',
+      description:
+        'Default: the SIGNALBUS_DATA_SOURCE environment variable, else "signalbus": {"dataSource": …} in the nearest package.json.',
+      helpValue: '<path>',
+    }),
+    models: Flags.string({
+      char: 'm',
+      summary: 'Signal models to use, by entity class name or table name (repeatable, comma-separated). Default: all.',
+      multiple: true,
+      delimiter: ',',
+      helpValue: '<name,…>',
+    }),
+    exclude: Flags.string({
+      char: 'e',
+      summary: 'Signal models to leave out (repeatable, comma-separated).',
+      multiple: true,
+      delimiter: ',',
+      helpValue: '<name,…>',
+    }),
+    strict: Flags.boolean({
+      summary: 'Treat unknown model names and missing signal tables as errors (exit 2) before doing anything.',
+      default: false,
+    }),
+    json: Flags.boolean({summary: 'Print the result as one JSON object on stdout.', default: false}),
+    verbose: Flags.boolean({summary: 'Print debug lines and error stacks on stderr.', default: false}),
+  }
+
+  protected out = new Output(Boolean(process.env.DEBUG))
+
+  /** Loads and initializes the data source, resolves the models, runs `use`, and always destroys the data source. */
+  protected async withSignalBus<T>(
+    flags: CommonFlags,
+    names: readonly string[],
+    use: (signalbus: SignalBus, models: SignalModel[]) => Promise<T>,
+  ): Promise<T> {
+    this.out = new Output(flags.verbose || Boolean(process.env.DEBUG))
+    const path = await resolveDataSourcePath(flags['data-source'], {cwd: process.cwd(), env: process.env})
+    this.out.debug(`Loading the data source from ${path}`)
+    const dataSource = await loadDataSource(path)
+    try {
+      await initializeForFlushing(dataSource)
+      const signalbus = new SignalBus(dataSource, {logger: this.out.logger()})
+      const models = getModelsToFlush(signalbus, names, {
+        exclude: flags.exclude,
+        onUnknown: flags.strict ? 'error' : 'warn',
+        onWarning: (message) => this.out.warn(message),
+      })
+      if (flags.strict) await this.requireTables(signalbus, models)
+      return await use(signalbus, models)
+    } finally {
+      await destroyQuietly(dataSource)
+    }
+  }
+
+  private async requireTables(signalbus: SignalBus, models: SignalModel[]): Promise<void> {
+    const missing = await signalbus.missingTables(models)
+    if (missing.length === 0) return
+    const list = missing.map((model) => `"${model.tableName}" (${model.name})`).join(', ')
+    throw new SignalbusConfigError(`Signal table ${list} does not exist in the database.`)
+  }
+
+  override async catch(error: Error & {exitCode?: number}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    this.out.error(describeError(error))
+    if (this.out.isVerbose && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.exit(exitCodeFor(error))
+  }
+}
+
+async function destroyQuietly(dataSource: DataSource): Promise<void> {
+  if (!dataSource.isInitialized) return
+  try {
+    await dataSource.destroy()
+  } catch {
+    // The connection is already gone; nothing is left to close.
+  }
+}

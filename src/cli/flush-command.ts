@@ -1,0 +1,65 @@
+// What the flushing commands (flushmany, flush) share: --burst, --repeat, graceful stop, rendering the report.
+import {Flags} from '@oclif/core'
+import type {FlushReport} from '../flush-report.js'
+import {repeatEvery} from '../repeat.js'
+import type {SignalModel} from '../signal-model.js'
+import type {FlushOptions, SignalBus} from '../signalbus.js'
+import {SignalbusCommand, type CommonFlags} from './base-command.js'
+import {ExitCode} from './exit-codes.js'
+import {renderFlushReport} from './render.js'
+import {stopOnSignals} from './shutdown.js'
+
+export interface FlushFlags extends CommonFlags {
+  burst?: number
+  repeat?: number
+}
+
+const seconds = Flags.custom<number>({
+  helpValue: '<seconds>',
+  async parse(input) {
+    const value = Number(input)
+    if (input.trim() === '' || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`Expected a positive number of seconds but received: ${input}`)
+    }
+    return value
+  },
+})
+
+export const flushFlags = {
+  burst: Flags.integer({
+    summary: "Signals sent and deleted per transaction, overriding each model's signalbusBurstCount.",
+    min: 1,
+    helpValue: '<n>',
+  }),
+  repeat: seconds({
+    char: 'r',
+    summary: 'Run again every <seconds> (the time spent is subtracted) until SIGTERM or SIGINT.',
+  }),
+}
+
+export type FlushOnce = (signalbus: SignalBus, models: SignalModel[], options: FlushOptions) => Promise<FlushReport>
+
+export abstract class FlushCommand extends SignalbusCommand {
+  /** Flushes once, or every --repeat seconds; exits 1 when a one-shot run had a failing model. */
+  protected async runFlushing(flags: FlushFlags, names: readonly string[], flushOnce: FlushOnce): Promise<void> {
+    const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
+    try {
+      const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
+        const options: FlushOptions = {burst: flags.burst, signal: stop.signal}
+        const runOnce = async (): Promise<FlushReport> => {
+          const report = await flushOnce(signalbus, models, options)
+          renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: flags.repeat !== undefined})
+          return report
+        }
+        if (flags.repeat === undefined) return (await runOnce()).failed.length > 0
+        await repeatEvery({intervalSeconds: flags.repeat, signal: stop.signal}, async () => {
+          await runOnce()
+        })
+        return false
+      })
+      if (failed) this.exit(ExitCode.runtimeFailure)
+    } finally {
+      stop.dispose()
+    }
+  }
+}
