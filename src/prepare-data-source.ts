@@ -9,7 +9,10 @@ const SCHEMA_SAFETY: Partial<DataSourceOptions> = {synchronize: false, migration
 /** Forces the schema-safety options and the dialect's connection options, then initializes. An already initialized data source is used as it is. */
 export async function initializeForFlushing(dataSource: DataSource): Promise<DataSource> {
   if (dataSource.isInitialized) return dataSource
-  dataSource.setOptions({...SCHEMA_SAFETY, ...connectionOptionsFor(dataSource.options)} as Partial<DataSourceOptions>)
+  const overrides = {...SCHEMA_SAFETY, ...connectionOptionsFor(dataSource.options)} as Partial<DataSourceOptions>
+  dataSource.setOptions(overrides)
+  // Some drivers (MySQL) copy the options when the DataSource is constructed; setOptions does not reach them.
+  if (dataSource.driver.options !== dataSource.options) Object.assign(dataSource.driver.options, overrides)
   try {
     return await dataSource.initialize()
   } catch (error) {

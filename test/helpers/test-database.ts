@@ -4,6 +4,7 @@ import {mkdtempSync, readFileSync, rmSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {DataSource, ObjectLiteral, EntityTarget} from 'typeorm'
+import {initializeForFlushing} from '../../src/index.js'
 import {makeDataSource, type DialectName} from '../fixtures/signals/data-sources.js'
 import {Signal} from '../fixtures/signals/entities.js'
 import type {SentRecord} from '../fixtures/signals/test-controls.js'
@@ -22,15 +23,25 @@ export class TestDatabase {
     readonly prefix: string,
     readonly directory: string,
     readonly dataSource: DataSource,
+    private readonly fixture: string,
   ) {}
 
-  static async create(dialect: DialectName): Promise<TestDatabase> {
+  /**
+   * `fixture` names the compiled data-source module the CLI child loads (relative to test/fixtures);
+   * `entities` must be the ones that module registers.
+   */
+  static async create(
+    dialect: DialectName,
+    options: {entities?: Function[]; fixture?: string} = {},
+  ): Promise<TestDatabase> {
     const prefix = `sbt_${randomBytes(4).toString('hex')}_`
     const directory = mkdtempSync(join(tmpdir(), 'signalbus-test-'))
-    const dataSource = makeDataSource({dialect, prefix, sqliteFile: join(directory, 'signals.sqlite')})
-    dataSource.setOptions({synchronize: true})
-    await dataSource.initialize()
-    return new TestDatabase(dialect, prefix, directory, dataSource)
+    const sqliteFile = join(directory, 'signals.sqlite')
+    const dataSource = makeDataSource({dialect, prefix, sqliteFile, entities: options.entities})
+    // The same connection options the CLI sets (initializeForFlushing), plus the tables.
+    await initializeForFlushing(dataSource)
+    await dataSource.synchronize()
+    return new TestDatabase(dialect, prefix, directory, dataSource, options.fixture ?? 'signals/cli-data-source.js')
   }
 
   get sqliteFile(): string {
@@ -45,7 +56,7 @@ export class TestDatabase {
   /** Environment for a `signalbus` child process using these tables. */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      SIGNALBUS_DATA_SOURCE: compiledFixture('signals/cli-data-source.js'),
+      SIGNALBUS_DATA_SOURCE: compiledFixture(this.fixture),
       SIGNALBUS_TEST_DIALECT: this.dialect,
       SIGNALBUS_TEST_PREFIX: this.prefix,
       SIGNALBUS_TEST_SQLITE: this.sqliteFile,

@@ -12,7 +12,8 @@ const ER_LOCK_WAIT_TIMEOUT = 1205
 const ER_CHECKREAD = 1020
 
 export function mysqlDialect(dataSource: DataSource): Dialect {
-  const options = dataSource.options as {multipleStatements?: boolean; extra?: {multipleStatements?: boolean}}
+  // The driver's copy of the options is what its pool was built with.
+  const options = dataSource.driver.options as {multipleStatements?: boolean; extra?: {multipleStatements?: boolean}}
   const supportsMultipleStatements = Boolean(options.multipleStatements ?? options.extra?.multipleStatements)
 
   async function deleteRows(runner: QueryRunner, table: SignalTable, rows: RawRow[]): Promise<void> {
