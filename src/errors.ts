@@ -53,3 +53,8 @@ function messageOf(error: unknown): string {
     return inspect(error, {breakLength: Infinity, depth: 2})
   }
 }
+
+/** The broker did not store a batch: nack, unroutable mandatory message, closed channel or connection, timeout. */
+export class DeliveryError extends Error {
+  override name = 'DeliveryError'
+}

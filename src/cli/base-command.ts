@@ -6,6 +6,7 @@ import {SignalbusConfigError, describeError} from '../errors.js'
 import {getModelsToFlush} from '../model-names.js'
 import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
+import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {exitCodeFor} from './exit-codes.js'
@@ -74,6 +75,7 @@ export abstract class SignalbusCommand extends Command {
       if (flags.strict) await this.requireTables(signalbus, models)
       return await use(signalbus, models)
     } finally {
+      await runShutdownHooks(this.out.logger())
       await destroyQuietly(dataSource)
     }
   }

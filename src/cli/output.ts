@@ -1,13 +1,8 @@
 // Where the CLI writes: results to stdout, diagnostics to stderr, colour only on a TTY (and never with NO_COLOR).
 import {Chalk, type ChalkInstance} from 'chalk'
 import type {Logger} from '../logger.js'
+import {maskCredentials} from '../mask-credentials.js'
 
-const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi
-
-/** Hides passwords in connection URLs. */
-export function maskCredentials(text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1***@')
-}
 
 function colorsFor(stream: NodeJS.WriteStream): ChalkInstance {
   const enabled = stream.isTTY === true && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb'
