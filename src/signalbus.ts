@@ -181,17 +181,12 @@ export class SignalBus {
 
   private async oldestPendingSeconds(model: SignalModel): Promise<number | null> {
     const table = this.engine.table(model)
-    const column = model.metadata.createDateColumn
-    if (!table.sqlCreatedAtColumn || !column) return null
-    const rows = await this.query<{oldest: unknown}>(
-      `SELECT MIN(${table.sqlCreatedAtColumn}) AS oldest FROM ${table.sqlName}`,
-      table.displayName,
-    )
-    const oldest = rows[0]?.oldest
-    if (oldest === null || oldest === undefined) return null
-    const hydrated: unknown = this.dataSource.driver.prepareHydratedValue(oldest, column)
-    const time = hydrated instanceof Date ? hydrated.getTime() : new Date(String(hydrated)).getTime()
-    return Number.isNaN(time) ? null : Math.max(0, Math.round((Date.now() - time) / 1000))
+    if (!table.sqlCreatedAtColumn) return null
+    const sql = this.engine.dialect.oldestAgeQuery(table, table.sqlCreatedAtColumn)
+    const age = (await this.query<{age: unknown}>(sql, table.displayName))[0]?.age
+    if (age === null || age === undefined) return null
+    const seconds = Number(age)
+    return Number.isFinite(seconds) ? Math.max(0, Math.round(seconds)) : null
   }
 
   private async query<T>(sql: string, tableName: string): Promise<T[]> {

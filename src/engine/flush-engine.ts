@@ -25,7 +25,7 @@ export class FlushEngine {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly dialect: Dialect,
+    readonly dialect: Dialect,
     private readonly logger: Logger,
   ) {}
 

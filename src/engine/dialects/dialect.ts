@@ -16,6 +16,11 @@ export interface Dialect {
   claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]>
   commit(runner: QueryRunner): Promise<void>
   rollback(runner: QueryRunner): Promise<void>
+  /**
+   * SQL that returns one row with `age`: seconds since the smallest value of the creation-time column,
+   * measured by the server's clock, so the flusher's time zone does not matter.
+   */
+  oldestAgeQuery(table: SignalTable, createdAtColumn: string): string
   /** True for errors after which the same claim may simply be tried again (deadlock, serialization). */
   isTransient(error: unknown): boolean
 }

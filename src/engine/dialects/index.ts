@@ -1,6 +1,6 @@
 // Picks the dialect module for a data source's database type.
 import type {DataSource, DataSourceOptions} from 'typeorm'
-import {DatabaseError} from '../../errors.js'
+import {SignalbusConfigError} from '../../errors.js'
 import type {Dialect, DialectFactory} from './dialect.js'
 import {mysqlDialect} from './mysql.js'
 import {postgresDialect} from './postgres.js'
@@ -38,7 +38,7 @@ export function dialectFor(dataSource: DataSource): Dialect {
   const type = dataSource.options.type
   const create = dialectsByType[type]
   if (!create) {
-    throw new DatabaseError(
+    throw new SignalbusConfigError(
       `Unsupported database type "${type}"; signalbus supports ${SUPPORTED_DATABASE_TYPES.join(', ')}.`,
     )
   }

@@ -54,6 +54,9 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
       return rows
     },
 
+    oldestAgeQuery: (table, column) =>
+      `SELECT TIMESTAMPDIFF(MICROSECOND, MIN(${column}), CURRENT_TIMESTAMP(6)) / 1000000 AS age FROM ${table.sqlName}`,
+
     commit: (runner) => runner.commitTransaction(),
     rollback: (runner) => runner.rollbackTransaction(),
 

@@ -34,6 +34,9 @@ export const postgresDialect = (): Dialect => ({
     return result.records as RawRow[]
   },
 
+  oldestAgeQuery: (table, column) =>
+    `SELECT EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP - MIN(${column})::timestamptz)) AS age FROM ${table.sqlName}`,
+
   commit: (runner) => runner.commitTransaction(),
   rollback: (runner) => runner.rollbackTransaction(),
 

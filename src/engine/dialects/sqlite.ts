@@ -31,6 +31,9 @@ export const sqliteDialect = (): Dialect => ({
     return rows
   },
 
+  oldestAgeQuery: (table, column) =>
+    `SELECT (julianday('now') - julianday(MIN(${column}))) * 86400 AS age FROM ${table.sqlName}`,
+
   async commit(runner: QueryRunner): Promise<void> {
     await runner.query('COMMIT')
   },
