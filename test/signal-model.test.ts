@@ -1,0 +1,101 @@
+// The signal model contract as SignalBus checks it: which entities are signal models, and what makes one invalid.
+import {expect} from 'chai'
+import {DataSource} from 'typeorm'
+import {SignalBus, SignalbusConfigError, type SignalModel} from '../src/index.js'
+import {
+  BatchNotAMethod,
+  FractionBurst,
+  InheritedSender,
+  LookAlike,
+  NotAMethod,
+  Shipped,
+  TextBurst,
+  ZeroBurst,
+} from './fixtures/models/entities.js'
+import {connectionOptions} from './fixtures/signals/data-sources.js'
+import {entities} from './fixtures/signals/entities.js'
+import {IsolatedDatabase} from './helpers/inspection.js'
+
+describe('signal models', () => {
+  let isolated: IsolatedDatabase | undefined
+
+  afterEach(async () => {
+    await isolated?.destroy()
+    isolated = undefined
+  })
+
+  async function signalBusOver(entityClasses: Function[]): Promise<SignalBus> {
+    isolated = await IsolatedDatabase.create('sqlite', entityClasses)
+    return new SignalBus(isolated.dataSource)
+  }
+
+  function configErrorOf(action: () => unknown): SignalbusConfigError {
+    try {
+      action()
+    } catch (error) {
+      expect(error).to.be.instanceOf(SignalbusConfigError)
+      return error as SignalbusConfigError
+    }
+    throw new Error('expected a SignalbusConfigError, nothing was thrown')
+  }
+
+  it('finds the models of the fixtures with their burst counts and send methods, and skips plain entities', async () => {
+    const signalbus = await signalBusOver(entities)
+    const summary = (model: SignalModel): unknown[] => [model.name, model.burstCount, model.sendsOneByOne, model.sendsInBatches]
+    expect(signalbus.getSignalModels().map(summary)).to.deep.equal([
+      ['Signal', 1, true, true],
+      ['CompositeSignal', 7, true, false],
+      ['BatchSignal', 50, false, true],
+    ])
+  })
+
+  it('getSignalModels throws SignalbusConfigError naming the model when sendSignalbusMessage is not a function', async () => {
+    const signalbus = await signalBusOver([Shipped, NotAMethod])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('NotAMethod').and.to.contain('sendSignalbusMessage')
+  })
+
+  it('getSignalModels throws SignalbusConfigError naming the model when the static sendSignalbusMessages is not a function', async () => {
+    const signalbus = await signalBusOver([BatchNotAMethod])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('BatchNotAMethod').and.to.contain('sendSignalbusMessages')
+  })
+
+  for (const [model, shown] of [
+    [ZeroBurst, '0'],
+    [TextBurst, 'abc'],
+    [FractionBurst, '2.5'],
+  ] as const) {
+    it(`a signalbusBurstCount of ${shown} is a SignalbusConfigError naming ${model.name}`, async () => {
+      const signalbus = await signalBusOver([model])
+      const error = configErrorOf(() => signalbus.getSignalModels())
+      expect(error.message).to.contain(model.name).and.to.contain('signalbusBurstCount').and.to.contain(shown)
+    })
+  }
+
+  it('keeps failing on every call, not only the first', async () => {
+    const signalbus = await signalBusOver([NotAMethod])
+    configErrorOf(() => signalbus.getSignalModels())
+    configErrorOf(() => signalbus.getSignalModels())
+  })
+
+  it('an entity with neither send method is not a signal model, whatever else it declares', async () => {
+    const signalbus = await signalBusOver([LookAlike, Shipped])
+    expect(signalbus.getSignalModels().map((model) => model.name)).to.deep.equal(['Shipped'])
+  })
+
+  it('a sendSignalbusMessage inherited from a base class makes a signal model', async () => {
+    const signalbus = await signalBusOver([InheritedSender])
+    const [model] = signalbus.getSignalModels()
+    expect(model?.name).to.equal('InheritedSender')
+    expect(model?.burstCount).to.equal(1)
+    expect(model?.sendsOneByOne).to.equal(true)
+  })
+
+  it('new SignalBus with a DataSource that is not initialized throws SignalbusConfigError', () => {
+    const dataSource = new DataSource({...connectionOptions('sqlite', ':memory:'), entities})
+    const error = configErrorOf(() => new SignalBus(dataSource))
+    expect(error.message).to.match(/initiali[sz]ed/)
+    expect(dataSource.isInitialized).to.equal(false)
+  })
+})
