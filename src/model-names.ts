@@ -56,19 +56,25 @@ export function modelLookup(models: readonly SignalModel[]): (name: string) => S
   return (name) => byClassName.get(name) ?? byTableName.get(name) ?? byDeclaredTableName.get(name)
 }
 
+/** Up to this many unknown names get a warning line each; more are summed up in one line. */
+const MAX_SEPARATE_WARNINGS = 5
+
 function reportUnknown(names: string[], options: ModelNameOptions): void {
   if (names.length === 0) return
   const handling = options.onUnknown ?? 'warn'
   if (handling === 'ignore') return
-  if (handling === 'error') {
-    const shown = names.slice(0, 5).map((name) => `"${name}"`).join(', ')
-    const more = names.length > 5 ? ` and ${names.length - 5} more` : ''
-    throw new SignalbusConfigError(
-      names.length === 1 ? unknownNameMessage(names[0]!) : `Signals with names ${shown}${more} do not exist.`,
-    )
+  if (handling === 'error') throw new SignalbusConfigError(unknownNamesMessage(names))
+  if (typeof handling === 'function') {
+    for (const name of names) handling(name)
+    return
   }
-  for (const name of names) {
-    if (typeof handling === 'function') handling(name)
-    else options.onWarning?.(unknownNameMessage(name))
-  }
+  if (names.length > MAX_SEPARATE_WARNINGS) options.onWarning?.(unknownNamesMessage(names))
+  else for (const name of names) options.onWarning?.(unknownNameMessage(name))
+}
+
+function unknownNamesMessage(names: string[]): string {
+  if (names.length === 1) return unknownNameMessage(names[0]!)
+  const shown = names.slice(0, MAX_SEPARATE_WARNINGS).map((name) => `"${name}"`).join(', ')
+  const more = names.length > MAX_SEPARATE_WARNINGS ? ` and ${names.length - MAX_SEPARATE_WARNINGS} more` : ''
+  return `Signals with names ${shown}${more} do not exist.`
 }

@@ -86,6 +86,13 @@ describe('getModelsToFlush', () => {
     expect((caught as Error).message).not.to.contain('\n')
   })
 
+  it('sums up more than five unknown names in one warning line (10,000 names, one line)', () => {
+    const many = Array.from({length: 10_000}, (_, index) => `Nope${index}`)
+    const models = getModelsToFlush(signalbus, [...many, 'Signal'], {onWarning})
+    expect(names(models)).to.deep.equal(['Signal'])
+    expect(warnings).to.deep.equal(['Signals with names "Nope0", "Nope1", "Nope2", "Nope3", "Nope4" and 9995 more do not exist.'])
+  })
+
   it("onUnknown 'ignore' skips unknown names silently", () => {
     const models = getModelsToFlush(signalbus, ['Nope', 'CompositeSignal'], {onUnknown: 'ignore', onWarning})
     expect(names(models)).to.deep.equal(['CompositeSignal'])

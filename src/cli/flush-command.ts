@@ -1,5 +1,6 @@
 // What the flushing commands (flushmany, flush) share: --burst, --repeat, graceful stop, rendering the report.
 import {Flags} from '@oclif/core'
+import {describeError} from '../errors.js'
 import type {FlushReport} from '../flush-report.js'
 import {repeatEvery} from '../repeat.js'
 import type {SignalModel} from '../signal-model.js'
@@ -40,21 +41,35 @@ export const flushFlags = {
 export type FlushOnce = (signalbus: SignalBus, models: SignalModel[], options: FlushOptions) => Promise<FlushReport>
 
 export abstract class FlushCommand extends SignalbusCommand {
-  /** Flushes once, or every --repeat seconds; exits 1 when a one-shot run had a failing model. */
+  /**
+   * Flushes once (exit 1 when a model failed), or every --repeat seconds: then a failed round is
+   * reported, the loop backs off and goes on, and SIGTERM/SIGINT end it with exit 0.
+   */
   protected async runFlushing(flags: FlushFlags, names: readonly string[], flushOnce: FlushOnce): Promise<void> {
     const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
         const options: FlushOptions = {burst: flags.burst, signal: stop.signal}
-        const runOnce = async (): Promise<FlushReport> => {
-          const report = await flushOnce(signalbus, models, options)
+        const render = (report: FlushReport): boolean => {
           renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: flags.repeat !== undefined})
-          return report
+          return report.failed.length === 0
         }
-        if (flags.repeat === undefined) return (await runOnce()).failed.length > 0
-        await repeatEvery({intervalSeconds: flags.repeat, signal: stop.signal}, async () => {
-          await runOnce()
-        })
+        if (flags.repeat === undefined) return !render(await flushOnce(signalbus, models, options))
+        await repeatEvery(
+          {
+            intervalSeconds: flags.repeat,
+            signal: stop.signal,
+            onFailure: (_error, retryIn) => this.out.warn(`The last round failed; retrying in ${retryIn}s.`),
+          },
+          async () => {
+            try {
+              return render(await flushOnce(signalbus, models, options))
+            } catch (error) {
+              this.out.error(describeError(error))
+              return false
+            }
+          },
+        )
         return false
       })
       if (failed) this.exit(ExitCode.runtimeFailure)
