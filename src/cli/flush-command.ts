@@ -7,6 +7,7 @@ import type {SignalModel} from '../signal-model.js'
 import type {FlushOptions, SignalBus} from '../signalbus.js'
 import {SignalbusCommand, type CommonFlags} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
+import {FlushProgress} from './progress.js'
 import {renderFlushReport} from './render.js'
 import {stopOnSignals} from './shutdown.js'
 
@@ -49,12 +50,23 @@ export abstract class FlushCommand extends SignalbusCommand {
     const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
-        const options: FlushOptions = {burst: flags.burst, signal: stop.signal}
+        const showProgress = FlushProgress.wanted(flags.json)
         const render = (report: FlushReport): boolean => {
           renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: flags.repeat !== undefined})
           return report.failed.length === 0
         }
-        if (flags.repeat === undefined) return !render(await flushOnce(signalbus, models, options))
+        const round = async (): Promise<FlushReport> => {
+          const options: FlushOptions = {burst: flags.burst, signal: stop.signal}
+          if (!showProgress) return flushOnce(signalbus, models, options)
+          const pending = Object.values(await signalbus.pending(models)).reduce((sum, count) => sum + count, 0)
+          const progress = new FlushProgress(this.out, pending)
+          try {
+            return await flushOnce(signalbus, models, {...options, onBurst: (_model, sent) => progress.add(sent)})
+          } finally {
+            progress.finish()
+          }
+        }
+        if (flags.repeat === undefined) return !render(await round())
         await repeatEvery(
           {
             intervalSeconds: flags.repeat,
@@ -63,7 +75,7 @@ export abstract class FlushCommand extends SignalbusCommand {
           },
           async () => {
             try {
-              return render(await flushOnce(signalbus, models, options))
+              return render(await round())
             } catch (error) {
               this.out.error(describeError(error))
               return false
