@@ -1,6 +1,6 @@
 // What the flushing commands (flushmany, flush) share: --burst, --repeat, graceful stop, rendering the report.
 import {Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
+import {SignalbusConfigError, describeError} from '../errors.js'
 import type {FlushReport} from '../flush-report.js'
 import {repeatEvery} from '../repeat.js'
 import type {SignalModel} from '../signal-model.js'
@@ -21,7 +21,7 @@ const seconds = Flags.custom<number>({
   async parse(input) {
     const value = Number(input)
     if (input.trim() === '' || !Number.isFinite(value) || value <= 0) {
-      throw new Error(`Expected a positive number of seconds but received: ${input}`)
+      throw new SignalbusConfigError(`Expected a positive number of seconds but received: ${input}`)
     }
     return value
   },

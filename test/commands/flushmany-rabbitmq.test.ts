@@ -73,8 +73,9 @@ for (const dialect of SERVER_DIALECTS) {
     })
 
     it('keeps the unconfirmed burst pending when the broker closes the connection mid-flush; the next run delivers it', async () => {
-      const keys = await seed(3000)
-      const run = startCli(['flushmany', '--burst', '100'], {env: env({SIGNALBUS_TEST_SEND_DELAY_MS: '50'})})
+      // ~10 s of flushing left when the first burst arrives: time enough for the slow rabbitmqctl calls.
+      const keys = await seed(5000)
+      const run = startCli(['flushmany', '--burst', '100'], {env: env({SIGNALBUS_TEST_SEND_DELAY_MS: '200'})})
       const deadline = Date.now() + 20_000
       while ((await queue.messageCount()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
       await withPublishingBlocked(async () => {
