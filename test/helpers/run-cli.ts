@@ -23,17 +23,26 @@ export interface CliOptions {
 const BIN = join(repoRoot, 'bin', 'run.js')
 
 export function startCli(args: string[], options: CliOptions = {}): {child: ChildProcess; done: Promise<CliResult>} {
-  const started = performance.now()
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return spawnAndCollect(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: {...cleanEnv(), ...options.env},
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: options.timeoutMs ?? 90_000,
   })
+}
+
+/** Starts a command and collects its exit, stdout and stderr; kills it after `timeoutMs` so no test can hang. */
+export function spawnAndCollect(
+  command: string,
+  args: string[],
+  options: {cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number},
+): {child: ChildProcess; done: Promise<CliResult>} {
+  const started = performance.now()
+  const child = spawn(command, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {
