@@ -10,6 +10,7 @@ import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {exitCodeFor} from './exit-codes.js'
+import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
 
 export interface CommonFlags {
@@ -64,6 +65,7 @@ export abstract class SignalbusCommand extends Command {
     const path = await resolveDataSourcePath(flags['data-source'], {cwd: process.cwd(), env: process.env})
     this.out.debug(`Loading the data source from ${path}`)
     const dataSource = await loadDataSource(path)
+    await routeTypeormLogsToStderr(dataSource)
     try {
       await initializeForFlushing(dataSource)
       const signalbus = new SignalBus(dataSource, {logger: this.out.logger()})
