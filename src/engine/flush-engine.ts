@@ -96,9 +96,7 @@ export class FlushEngine {
           this.logger.debug(`${table.displayName}: claim attempt ${attempt} failed (${describeError(error)}); retrying`)
           continue
         }
-        throw new DatabaseError(`Claiming signals from ${table.displayName} failed: ${describeError(error)}`, {
-          cause: error,
-        })
+        throw databaseFailure(`Claiming signals from ${table.displayName}`, runner, error)
       }
     }
   }
@@ -108,9 +106,7 @@ export class FlushEngine {
       await this.dialect.commit(runner)
     } catch (error) {
       await this.rollbackQuietly(runner, table)
-      throw new DatabaseError(`Committing the burst of ${table.displayName} failed: ${describeError(error)}`, {
-        cause: error,
-      })
+      throw databaseFailure(`Committing the burst of ${table.displayName}`, runner, error)
     }
   }
 
@@ -121,4 +117,16 @@ export class FlushEngine {
       this.logger.debug(`${table.displayName}: rollback failed (${describeError(error)})`)
     }
   }
+}
+
+/**
+ * When the server closes the connection (killed session, restart), TypeORM releases the query runner and
+ * keeps the driver's error to itself; what reaches us then is "Query runner already released". Say what
+ * happened instead.
+ */
+function databaseFailure(action: string, runner: QueryRunner, error: unknown): DatabaseError {
+  const reason = runner.isReleased
+    ? 'the database connection was lost (the burst was not committed; its rows stay pending)'
+    : describeError(error)
+  return new DatabaseError(`${action} failed: ${reason}`, {cause: error})
 }
