@@ -28,9 +28,6 @@ export interface Dialect {
 /** Creates the dialect for a data source; holds per-data-source state such as capability flags. */
 export type DialectFactory = (dataSource: DataSource) => Dialect
 
-export function placeholders(count: number, make: (index: number) => string): string {
-  return Array.from({length: count}, (_, index) => make(index)).join(', ')
-}
 
 export function errorCode(error: unknown): string | number | undefined {
   const candidate = error as {code?: unknown; errno?: unknown; driverError?: {code?: unknown; errno?: unknown}}

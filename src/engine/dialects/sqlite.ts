@@ -2,7 +2,7 @@
 // plain SELECT then DELETE is a safe claim.
 import type {QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
-import {errorCode, placeholders, type Dialect} from './dialect.js'
+import {errorCode, type Dialect} from './dialect.js'
 
 const ROWS_PER_DELETE = 500
 
@@ -20,13 +20,13 @@ export const sqliteDialect = (): Dialect => ({
   async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
     const key = table.sqlKeyColumns.join(', ')
     const rows = (await runner.query(`SELECT * FROM ${table.sqlName} ORDER BY ${key} LIMIT ?`, [limit])) as RawRow[]
-    const rowValue = `(${placeholders(table.keyColumns.length, () => '?')})`
+    // A row value `(?, ?)` per key; SQLite compares row values since 3.15, so composite keys work too.
+    const rowValue = `(${table.keyColumns.map(() => '?').join(', ')})`
     for (let start = 0; start < rows.length; start += ROWS_PER_DELETE) {
       const chunk = rows.slice(start, start + ROWS_PER_DELETE)
       const keys = chunk.flatMap((row) => table.keyColumns.map((column) => row[column]))
-      const target = table.keyColumns.length === 1 ? key : `(${key})`
-      const list = table.keyColumns.length === 1 ? placeholders(chunk.length, () => '?') : `VALUES ${placeholders(chunk.length, () => rowValue)}`
-      await runner.query(`DELETE FROM ${table.sqlName} WHERE ${target} IN (${list})`, keys)
+      const rowValues = chunk.map(() => rowValue).join(', ')
+      await runner.query(`DELETE FROM ${table.sqlName} WHERE (${key}) IN (VALUES ${rowValues})`, keys)
     }
     return rows
   },
