@@ -1,0 +1,429 @@
+// `npm run bench`: throughput, CPU, memory, start-up and parallel flushing of the real `signalbus flushmany`
+// process, side by side with raw amqplib (the broker's ceiling) and a hand-written loop over the bare drivers.
+// It seeds the rows itself, alternates the cases, takes medians, prints tables and writes JSON under
+// bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
+// twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
+// BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
+// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel).
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {openBroker} from './lib/broker.mjs'
+import {backgroundBusy, cpuSince, cpuSnapshot, waitUntilQuiet} from './lib/machine-cpu.mjs'
+import {connect, countRows, createTable, dropTable, seed} from './lib/database.mjs'
+import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
+import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
+import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
+
+const setting = (name, fallback) => Number(process.env[name] ?? fallback)
+const config = {
+  runs: setting('BENCH_RUNS', 3),
+  count: setting('BENCH_COUNT', 100_000),
+  burst: 1000,
+  memoryRows: [...new Set([10_000, 100_000, setting('BENCH_MEMORY_ROWS', 1_000_000)])].sort((a, b) => a - b),
+  parallelRows: setting('BENCH_PARALLEL_ROWS', 200_000),
+  parallelProcesses: [1, 2, 4],
+  parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
+  startupRuns: setting('BENCH_STARTUP_RUNS', 7),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel').split(',').map((name) => name.trim()),
+}
+
+const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
+/** The memory case publishes to a queue capped at this length (oldest dropped), so a million messages do not fill the broker. */
+const CAPPED_QUEUE = `${QUEUE}-capped`
+const CAPPED_LENGTH = 100_000
+
+const flushmanyArgs = (...extra) => cliArgs('flushmany', '--burst', String(config.burst), '--json', '-d', DATA_SOURCE, ...extra)
+const childEnv = (dialect, extra = {}) => ({BENCH_DIALECT: dialect, SIGNALBUS_RABBITMQ_URL: RABBITMQ_URL, ...extra})
+const log = (message) => process.stderr.write(`${message}\n`)
+
+const broker = await openBroker()
+const databases = Object.fromEntries(await Promise.all(DIALECTS.map(async (dialect) => [dialect, await connect(dialect)])))
+const started = new Date()
+const loadAtStart = os.loadavg().map((value) => round(value, 2))
+const busyAtStart = await backgroundBusy(3000, os.cpus().length)
+if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0)} % busy before the benchmark starts; figures will be noisy.`)
+const serverVersions = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
+)
+const results = {throughput: [], memory: [], startup: [], parallel: []}
+const problems = []
+const retried = []
+
+try {
+  for (const db of Object.values(databases)) await createTable(db)
+  if (config.sections.includes('throughput')) await benchThroughput()
+  if (config.sections.includes('memory')) await benchMemory()
+  if (config.sections.includes('startup')) await benchStartup()
+  if (config.sections.includes('parallel')) await benchParallel()
+} finally {
+  for (const db of Object.values(databases)) {
+    await dropTable(db)
+    await db.close()
+  }
+  await broker.delete(QUEUE)
+  await broker.delete(CAPPED_QUEUE)
+  await broker.close()
+  cleanUpScratch()
+}
+
+const summary = summarize()
+const report = {
+  startedAt: started.toISOString(),
+  finishedAt: new Date().toISOString(),
+  command: 'npm run bench',
+  machine: describeMachine(),
+  config,
+  summary,
+  results,
+  problems,
+  retried,
+}
+printReport(summary)
+const resultsDir = path.join(benchDir, 'results')
+mkdirSync(resultsDir, {recursive: true})
+const file = path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
+writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
+log(`\nWrote ${path.relative(repoRoot, file)}`)
+if (problems.length > 0) {
+  log(`\n${problems.length} run(s) did not deliver correctly:\n${problems.join('\n')}`)
+  process.exitCode = 1
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cases 1–4: the ceiling, the naive loop and signalbus flushmany, N messages each, alternating, median of runs.
+
+async function benchThroughput() {
+  const cases = [
+    {name: 'ceiling', label: 'ceiling: raw amqplib, confirms every 1,000', dialect: undefined},
+    ...DIALECTS.flatMap((dialect) => [
+      {name: `naive-${dialect}`, label: `naive loop, ${dialect}`, dialect, args: [caseScript('naive-loop.mjs')]},
+      {name: `signalbus-${dialect}`, label: `signalbus flushmany, ${dialect}`, dialect, args: flushmanyArgs()},
+    ]),
+  ]
+  for (let run = 1; run <= config.runs; run++) {
+    // Rotate the order every run, so that no case always follows the same one.
+    const order = cases.map((_, index) => cases[(index + run - 1) % cases.length])
+    for (const item of order) await withOneRetry(`${item.label}, run ${run}`, () => throughputRun(item, run))
+  }
+}
+
+async function throughputRun(item, run) {
+  await broker.reset()
+  if (item.dialect) await seed(databases[item.dialect], config.count)
+  const args = item.args ?? [caseScript('ceiling.mjs')]
+  const quiet = await waitUntilQuiet(os.cpus().length)
+  const before = cpuSnapshot()
+  const result = await runMeasured(args, {env: childEnv(item.dialect ?? 'postgres', {BENCH_COUNT: String(config.count)})})
+  const cpu = cpuSince(before, os.cpus().length)
+  assertSucceeded(item.label, result)
+  const sent = result.json?.sent
+  const queued = await broker.count()
+  const left = item.dialect ? await countRows(databases[item.dialect]) : 0
+  if (sent !== config.count || queued !== config.count || left !== 0) {
+    problems.push(`${item.label} run ${run}: sent ${sent}, ${queued} in the queue, ${left} rows left (expected ${config.count}, ${config.count}, 0)`)
+  }
+  const seconds = result.json?.seconds ?? NaN
+  results.throughput.push({
+    case: item.name,
+    label: item.label,
+    run,
+    messages: config.count,
+    seconds,
+    perSecond: config.count / seconds,
+    wallSeconds: result.wallSeconds,
+    wallPerSecond: config.count / result.wallSeconds,
+    cpuSeconds: result.cpuSeconds,
+    userSeconds: result.userSeconds,
+    systemSeconds: result.systemSeconds,
+    peakRssMB: result.peakRssMB,
+    machineBusy: cpu.machineBusy,
+    busyBefore: quiet,
+    rabbitmqCpuSeconds: cpu.rabbitmq,
+    databaseCpuSeconds: item.dialect ? cpu[item.dialect] : 0,
+  })
+  log(`throughput run ${run}: ${item.label}: ${thousands(config.count / seconds)} msg/s, ${fixed(result.cpuSeconds)} CPU s`)
+}
+
+// Case 5: peak RSS of flushmany over 10,000 and over 1,000,000 pending rows (PostgreSQL, seeded with generate_series);
+// 100,000 in between shows where the curve flattens.
+
+async function benchMemory() {
+  const db = databases.postgres
+  for (const rows of config.memoryRows) await withOneRetry(`memory, ${rows} rows`, () => memoryRun(db, rows))
+}
+
+async function memoryRun(db, rows) {
+  await broker.reset(CAPPED_QUEUE, {'x-max-length': CAPPED_LENGTH, 'x-overflow': 'drop-head'})
+  await seed(db, rows)
+  await waitUntilQuiet(os.cpus().length)
+  const result = await runMeasured(flushmanyArgs(), {env: childEnv('postgres', {BENCH_QUEUE: CAPPED_QUEUE})})
+  assertSucceeded(`flushmany over ${rows} rows`, result)
+  const left = await countRows(db)
+  if (result.json?.sent !== rows || left !== 0) problems.push(`memory ${rows}: sent ${result.json?.sent}, ${left} rows left`)
+  results.memory.push({
+    pendingRows: rows,
+    peakRssMB: result.peakRssMB,
+    seconds: result.json?.seconds,
+    perSecond: rows / result.json?.seconds,
+    wallSeconds: result.wallSeconds,
+    cpuSeconds: result.cpuSeconds,
+  })
+  log(`memory: ${thousands(rows)} pending rows: peak RSS ${fixed(result.peakRssMB, 1)} MB, ${thousands(rows / result.json?.seconds)} msg/s`)
+}
+
+// Case 6: wall time of `signalbus flushmany` with nothing pending vs a bare script that initializes the same data
+// source and runs one query.
+
+async function benchStartup() {
+  for (const dialect of DIALECTS) {
+    await seed(databases[dialect], 0)
+    await waitUntilQuiet(os.cpus().length)
+    const cases = [
+      {name: 'bare', args: [caseScript('bare-startup.mjs')]},
+      {name: 'flushmany', args: flushmanyArgs()},
+    ]
+    for (let run = 0; run <= config.startupRuns; run++) {
+      for (const item of run % 2 === 0 ? cases : [...cases].reverse()) {
+        const result = assertSucceeded(`${item.name} start-up`, await runMeasured(item.args, {env: childEnv(dialect)}))
+        // Run 0 warms the file system cache and is not counted.
+        if (run === 0) continue
+        results.startup.push({dialect, case: item.name, run, wallSeconds: result.wallSeconds, cpuSeconds: result.cpuSeconds, peakRssMB: result.peakRssMB})
+      }
+    }
+    const wall = (name) => median(results.startup.filter((row) => row.dialect === dialect && row.case === name).map((row) => row.wallSeconds))
+    log(`start-up, ${dialect}: flushmany ${fixed(wall('flushmany') * 1000, 0)} ms, bare script ${fixed(wall('bare') * 1000, 0)} ms`)
+  }
+}
+
+// Case 7: 1, 2 and 4 concurrent flushmany processes over the same rows; every message id read back from the queue.
+
+async function benchParallel() {
+  for (let run = 1; run <= config.parallelRuns; run++) {
+    for (const dialect of DIALECTS) {
+      for (const processes of config.parallelProcesses) {
+        await withOneRetry(`parallel ${dialect} ×${processes}, run ${run}`, () => parallelRun(dialect, processes, run))
+      }
+    }
+  }
+}
+
+async function parallelRun(dialect, processes, run) {
+  await broker.reset()
+  await seed(databases[dialect], config.parallelRows)
+  await waitUntilQuiet(os.cpus().length)
+  const begun = performance.now()
+  const children = Array.from({length: processes}, () => startMeasured(flushmanyArgs(), {env: childEnv(dialect)}).done)
+  const finished = await Promise.all(children)
+  const wallSeconds = (performance.now() - begun) / 1000
+  finished.forEach((result, index) => assertSucceeded(`parallel flusher ${index + 1} of ${processes}`, result))
+  const reported = finished.reduce((sum, result) => sum + (result.json?.sent ?? 0), 0)
+  const left = await countRows(databases[dialect])
+  const delivery = await broker.drainAndCheck(config.parallelRows)
+  const exactlyOnce = delivery.missing === 0 && delivery.duplicates === 0 && delivery.foreign === 0 && left === 0
+  if (!exactlyOnce || reported !== config.parallelRows) {
+    problems.push(`parallel ${dialect} ×${processes} run ${run}: ${JSON.stringify({...delivery, left, reported})}`)
+  }
+  results.parallel.push({
+    dialect,
+    processes,
+    run,
+    rows: config.parallelRows,
+    wallSeconds,
+    perSecond: config.parallelRows / wallSeconds,
+    flushSeconds: Math.max(...finished.map((result) => result.json?.seconds ?? NaN)),
+    flushPerSecond: config.parallelRows / Math.max(...finished.map((result) => result.json?.seconds ?? NaN)),
+    sentPerProcess: finished.map((result) => result.json?.sent),
+    ...delivery,
+    rowsLeft: left,
+    exactlyOnce,
+  })
+  log(
+    `parallel run ${run}, ${dialect}, ${processes} flusher(s): ${thousands(config.parallelRows / wallSeconds)} msg/s, ` +
+      `missing ${delivery.missing}, duplicates ${delivery.duplicates}`,
+  )
+}
+
+/** Runs `attempt` once more if it throws: other processes on the machine may close broker connections. */
+async function withOneRetry(what, attempt) {
+  try {
+    return await attempt()
+  } catch (error) {
+    const reason = String(error?.message ?? error).split('\n').slice(0, 3).join(' ')
+    retried.push(`${what}: ${reason}`)
+    log(`${what} failed (${reason}); running it again`)
+    return attempt()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function summarize() {
+  const throughput = (name, field = 'perSecond') => median(results.throughput.filter((row) => row.case === name).map((row) => row[field]))
+  const summary = {throughput: {}, ratios: {}, targets: {}}
+  const ceiling = throughput('ceiling')
+  for (const name of [...new Set(results.throughput.map((row) => row.case))]) {
+    summary.throughput[name] = {
+      perSecond: round(throughput(name), 0),
+      wallPerSecond: round(throughput(name, 'wallPerSecond'), 0),
+      cpuSeconds: round(throughput(name, 'cpuSeconds'), 3),
+      peakRssMB: round(throughput(name, 'peakRssMB'), 1),
+      rabbitmqCpuSeconds: round(throughput(name, 'rabbitmqCpuSeconds'), 2),
+      databaseCpuSeconds: round(throughput(name, 'databaseCpuSeconds'), 2),
+      machineBusy: round(throughput(name, 'machineBusy'), 3),
+      ofCeiling: round(ratio(throughput(name), ceiling), 3),
+    }
+  }
+  /** Median over the runs of signalbus's figure divided by the other case's figure from the same run. */
+  const paired = (name, other, field = 'perSecond') =>
+    median(
+      results.throughput
+        .filter((row) => row.case === name)
+        .map((row) => ratio(row[field], results.throughput.find((o) => o.case === other && o.run === row.run)?.[field])),
+    )
+  for (const dialect of DIALECTS) {
+    if (!summary.throughput[`signalbus-${dialect}`]) continue
+    const pairedVsNaive = paired(`signalbus-${dialect}`, `naive-${dialect}`)
+    const pairedVsCeiling = paired(`signalbus-${dialect}`, 'ceiling')
+    const pairedCpu = paired(`signalbus-${dialect}`, `naive-${dialect}`, 'cpuSeconds')
+    const throughputRatio = ratio(throughput(`signalbus-${dialect}`), throughput(`naive-${dialect}`))
+    const wallRatio = ratio(throughput(`signalbus-${dialect}`, 'wallPerSecond'), throughput(`naive-${dialect}`, 'wallPerSecond'))
+    const cpuRatio = ratio(throughput(`signalbus-${dialect}`, 'cpuSeconds'), throughput(`naive-${dialect}`, 'cpuSeconds'))
+    const ofCeiling = ratio(throughput(`signalbus-${dialect}`), ceiling)
+    summary.ratios[`throughputVsNaive.${dialect}`] = round(throughputRatio, 3)
+    summary.ratios[`wallThroughputVsNaive.${dialect}`] = round(wallRatio, 3)
+    summary.ratios[`throughputVsCeiling.${dialect}`] = round(ofCeiling, 3)
+    summary.ratios[`cpuVsNaive.${dialect}`] = round(cpuRatio, 3)
+    summary.ratios[`pairedThroughputVsNaive.${dialect}`] = round(pairedVsNaive, 3)
+    summary.ratios[`pairedThroughputVsCeiling.${dialect}`] = round(pairedVsCeiling, 3)
+    summary.ratios[`pairedCpuVsNaive.${dialect}`] = round(pairedCpu, 3)
+    // A target counts as met when the ratio of the medians and the median of the per-run ratios both meet it.
+    summary.targets[`throughput ≥ 1.0× naive loop (${dialect})`] = throughputRatio >= 1.0 && pairedVsNaive >= 1.0
+    summary.targets[`throughput ≥ 0.95× ceiling (${dialect}, aim)`] = ofCeiling >= 0.95 && pairedVsCeiling >= 0.95
+    summary.targets[`CPU ≤ 1.3× naive loop (${dialect})`] = cpuRatio <= 1.3 && pairedCpu <= 1.3
+  }
+  if (results.memory.length >= 2) {
+    const [small, large] = [results.memory[0], results.memory.at(-1)]
+    const rssRatio = ratio(large.peakRssMB, small.peakRssMB)
+    summary.memory = {peakRssMB: Object.fromEntries(results.memory.map((row) => [row.pendingRows, round(row.peakRssMB, 1)]))}
+    summary.ratios['rssLargeVsSmall'] = round(rssRatio, 3)
+    summary.targets[`RSS at ${thousands(large.pendingRows)} ≤ 1.3× RSS at ${thousands(small.pendingRows)}`] = rssRatio <= 1.3
+    summary.targets[`RSS at ${thousands(large.pendingRows)} < 200 MB`] = large.peakRssMB < 200
+  }
+  summary.startup = {}
+  for (const dialect of DIALECTS) {
+    const wall = (name) => median(results.startup.filter((row) => row.dialect === dialect && row.case === name).map((row) => row.wallSeconds))
+    if (!Number.isFinite(wall('flushmany'))) continue
+    const startupRatio = ratio(wall('flushmany'), wall('bare'))
+    summary.startup[dialect] = {flushmanyMs: round(wall('flushmany') * 1000, 0), bareScriptMs: round(wall('bare') * 1000, 0)}
+    summary.ratios[`startupVsBare.${dialect}`] = round(startupRatio, 3)
+    summary.targets[`empty-run start-up ≤ 1.5× bare script (${dialect})`] = startupRatio <= 1.5
+  }
+  summary.parallel = {}
+  for (const dialect of DIALECTS) {
+    const rows = results.parallel.filter((row) => row.dialect === dialect)
+    if (rows.length === 0) continue
+    const rate = (processes, field = 'perSecond') => median(rows.filter((row) => row.processes === processes).map((row) => row[field]))
+    summary.parallel[dialect] = Object.fromEntries(
+      config.parallelProcesses.map((processes) => [
+        processes,
+        {wallPerSecond: round(rate(processes), 0), flushPerSecond: round(rate(processes, 'flushPerSecond'), 0)},
+      ]),
+    )
+    const most = Math.max(...config.parallelProcesses)
+    summary.ratios[`parallel${most}Vs1.${dialect}`] = round(ratio(rate(most), rate(1)), 3)
+    summary.ratios[`parallel${most}Vs1FlushTime.${dialect}`] = round(ratio(rate(most, 'flushPerSecond'), rate(1, 'flushPerSecond')), 3)
+    summary.targets[`${most} parallel flushers: no duplicates, no losses (${dialect})`] = rows.every((row) => row.exactlyOnce)
+    summary.targets[`${most} parallel flushers: throughput ≥ 1 flusher's (${dialect}, wall)`] = rate(most) >= rate(1)
+  }
+  return summary
+}
+
+function printReport(summary) {
+  const out = (text = '') => process.stdout.write(`${text}\n`)
+  const count = thousands(config.count)
+  if (results.throughput.length > 0) {
+    out(`\n## Throughput: ${count} persistent messages, bursts/confirms of ${config.burst} (median of ${config.runs} alternating runs)\n`)
+    const labels = Object.fromEntries(results.throughput.map((row) => [row.case, row.label]))
+    out(
+      markdownTable(
+        ['case', 'msg/s (flush time)', 'msg/s (process wall)', '× ceiling', 'flusher CPU s', 'RabbitMQ CPU s', 'database CPU s', 'machine busy', 'peak RSS MB'],
+        Object.entries(summary.throughput).map(([name, row]) => [
+          labels[name],
+          thousands(row.perSecond),
+          thousands(row.wallPerSecond),
+          fixed(row.ofCeiling),
+          fixed(row.cpuSeconds),
+          fixed(row.rabbitmqCpuSeconds),
+          fixed(row.databaseCpuSeconds),
+          `${fixed(row.machineBusy * 100, 0)} %`,
+          fixed(row.peakRssMB, 0),
+        ]),
+      ),
+    )
+  }
+  if (results.memory.length > 0) {
+    out('\n## Memory: flushmany on PostgreSQL\n')
+    out(
+      markdownTable(
+        ['pending rows', 'peak RSS MB', 'msg/s', 'CPU s'],
+        results.memory.map((row) => [thousands(row.pendingRows), fixed(row.peakRssMB, 1), thousands(row.perSecond), fixed(row.cpuSeconds)]),
+      ),
+    )
+  }
+  if (Object.keys(summary.startup).length > 0) {
+    out(`\n## Start-up with nothing pending (median of ${config.startupRuns})\n`)
+    out(
+      markdownTable(
+        ['database', 'signalbus flushmany ms', 'bare script ms', 'ratio'],
+        Object.entries(summary.startup).map(([dialect, row]) => [dialect, row.flushmanyMs, row.bareScriptMs, fixed(summary.ratios[`startupVsBare.${dialect}`])]),
+      ),
+    )
+  }
+  if (Object.keys(summary.parallel).length > 0) {
+    out(`\n## Parallel flushmany over ${thousands(config.parallelRows)} rows (msg/s, median of ${config.parallelRuns})\n`)
+    out('Wall: from starting the processes to the last exit (start-ups included). Flush: over the longest flush time the processes report.\n')
+    out(
+      markdownTable(
+        ['database', ...config.parallelProcesses.map((n) => `${n} flusher${n > 1 ? 's' : ''} (wall / flush)`), 'missing', 'duplicates'],
+        Object.entries(summary.parallel).map(([dialect, rates]) => {
+          const rows = results.parallel.filter((row) => row.dialect === dialect)
+          return [
+            dialect,
+            ...config.parallelProcesses.map((n) => `${thousands(rates[n].wallPerSecond)} / ${thousands(rates[n].flushPerSecond)}`),
+            rows.reduce((sum, row) => sum + row.missing, 0),
+            rows.reduce((sum, row) => sum + row.duplicates, 0),
+          ]
+        }),
+      ),
+    )
+  }
+  out('\n## Ratios and targets\n')
+  out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
+  out()
+  out(markdownTable(['target', 'met'], Object.entries(summary.targets).map(([name, met]) => [name, met ? 'yes' : 'NO'])))
+}
+
+function describeMachine() {
+  const version = (name) => JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')).version
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memoryGB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    loadAverageAtStart: loadAtStart,
+    busyBeforeStart: round(busyAtStart, 3),
+    loadAverageAtEnd: os.loadavg().map((value) => round(value, 2)),
+    versions: {
+      signalbus: JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version,
+      typeorm: version('typeorm'),
+      pg: version('pg'),
+      mysql2: version('mysql2'),
+      amqplib: version('amqplib'),
+      postgres: serverVersions.postgres,
+      mariadb: serverVersions.mariadb,
+      rabbitmq: broker.serverVersion,
+    },
+  }
+}
