@@ -30,17 +30,34 @@ export function describeTable(dataSource: DataSource, metadata: EntityMetadata, 
   }
 }
 
+export type EntityBuilder = (row: RawRow) => object
+
 /**
- * Builds an entity instance from a raw row the way TypeORM hydrates one: column→property mapping,
- * driver type conversion and column transformers. Relations are not loaded.
+ * Compiles, once per model, how an entity instance is built from a raw row the way TypeORM hydrates one:
+ * column→property mapping, driver type conversion and column transformers. Relations are not loaded. Per row
+ * only the instance is created and each column's value converted and set; the column list, the embedded-or-not
+ * decision and the property names are worked out here, not for every row.
  */
-export function entityFromRow(dataSource: DataSource, metadata: EntityMetadata, row: RawRow): object {
-  const entity = metadata.create() as object
-  for (const column of metadata.columns) {
-    if (column.relationMetadata || column.isVirtual) continue
-    const value = row[column.databaseName]
-    if (value === undefined) continue
-    column.setEntityValue(entity, dataSource.driver.prepareHydratedValue(value, column))
+export function entityBuilder(dataSource: DataSource, metadata: EntityMetadata): EntityBuilder {
+  const driver = dataSource.driver
+  const setters = metadata.columns
+    .filter((column) => !column.relationMetadata && !column.isVirtual)
+    .map((column): ((entity: Record<string, unknown>, row: RawRow) => void) => {
+      const {databaseName, propertyName} = column
+      if (column.embeddedMetadata) {
+        return (entity, row) => {
+          const value = row[databaseName]
+          if (value !== undefined) column.setEntityValue(entity, driver.prepareHydratedValue(value, column))
+        }
+      }
+      return (entity, row) => {
+        const value = row[databaseName]
+        if (value !== undefined) entity[propertyName] = driver.prepareHydratedValue(value, column)
+      }
+    })
+  return (row) => {
+    const entity = metadata.create() as Record<string, unknown>
+    for (const set of setters) set(entity, row)
+    return entity
   }
-  return entity
 }

@@ -60,6 +60,8 @@ export const SESSION_POLL_MS = 250
  * The server-side id of the session through which child `pid` holds an open burst (claimed and deleted rows,
  * not yet committed): PostgreSQL — the backend idle in transaction after the SKIP LOCKED claim; MariaDB — the
  * thread whose InnoDB transaction modified rows. Only sessions of that child's own sockets are considered.
+ * A flusher on PostgreSQL or MariaDB claims the next burst on a second connection while one is being sent: of
+ * two such sessions, the oldest transaction is the burst being sent.
  */
 export async function sessionInBurst(db: TestDatabase, pid: number): Promise<number | undefined> {
   const dialect = serverDialect(db)
@@ -68,7 +70,8 @@ export async function sessionInBurst(db: TestDatabase, pid: number): Promise<num
   if (dialect === 'postgres') {
     const rows = (await db.dataSource.query(
       `SELECT pid FROM pg_stat_activity
-       WHERE client_port = ANY($1::int[]) AND state = 'idle in transaction' AND query ILIKE '%FOR UPDATE SKIP LOCKED%'`,
+       WHERE client_port = ANY($1::int[]) AND state = 'idle in transaction' AND query ILIKE '%FOR UPDATE SKIP LOCKED%'
+       ORDER BY xact_start LIMIT 1`,
       [ports],
     )) as Array<{pid: number}>
     return rows.length === 1 ? Number(rows[0]!.pid) : undefined
@@ -76,10 +79,10 @@ export async function sessionInBurst(db: TestDatabase, pid: number): Promise<num
   const rows = (await db.dataSource.query(
     `SELECT p.ID AS id, p.HOST AS host FROM information_schema.PROCESSLIST p
      JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
-     WHERE t.trx_rows_modified > 0`,
+     WHERE t.trx_rows_modified > 0 ORDER BY t.trx_started, t.trx_id`,
   )) as Array<{id: number | string; host: string}>
   const ours = rows.filter((row) => ports.includes(Number(row.host.split(':').pop())))
-  return ours.length === 1 ? Number(ours[0]!.id) : undefined
+  return ours.length > 0 ? Number(ours[0]!.id) : undefined
 }
 
 /** The server-side ids of every session child `pid` has open. */

@@ -4,17 +4,23 @@ import type {RawRow, SignalTable} from '../signal-table.js'
 
 export interface Dialect {
   readonly name: string
+  /**
+   * True when two bursts of one model may be open at once, each in its own transaction on its own connection,
+   * so that the engine claims the next burst while the current one is being sent. False for a single writer.
+   */
+  readonly overlapsBursts: boolean
   /** Throws a DatabaseError when the server cannot claim rows safely (for example too old for SKIP LOCKED). */
   checkServer(runner: QueryRunner): Promise<void>
   /** The schema or database that qualifies the entity's table name, if any. */
   tableQualifier(metadata: EntityMetadata): string | undefined
-  begin(runner: QueryRunner): Promise<void>
   /**
-   * Locks up to `limit` pending rows no other transaction holds, oldest key first, and deletes them
-   * inside the open transaction; returns them. They are gone for good only when the caller commits.
+   * Begins the burst's transaction (READ COMMITTED where the database has levels), locks up to `limit` pending
+   * rows no other transaction holds, oldest key first, and deletes them inside it; returns them. They are gone
+   * for good only when the caller commits.
    */
   claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]>
   commit(runner: QueryRunner): Promise<void>
+  /** Also called after a failed claim, when the transaction may never have begun (errors there are ignored). */
   rollback(runner: QueryRunner): Promise<void>
   /**
    * SQL that returns one row with `age`: seconds since the smallest value of the creation-time column,
@@ -28,6 +34,14 @@ export interface Dialect {
 /** Creates the dialect for a data source; holds per-data-source state such as capability flags. */
 export type DialectFactory = (dataSource: DataSource) => Dialect
 
+/**
+ * A burst limit as SQL text, for statements that cannot take it as a parameter (several statements in one
+ * round trip). The engine computes it; it is checked anyway, so that nothing but a positive integer is written.
+ */
+export function sqlLimit(limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`Invalid burst limit ${limit}`)
+  return String(limit)
+}
 
 export function errorCode(error: unknown): string | number | undefined {
   const candidate = error as {code?: unknown; errno?: unknown; driverError?: {code?: unknown; errno?: unknown}}

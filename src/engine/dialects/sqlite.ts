@@ -8,16 +8,15 @@ const ROWS_PER_DELETE = 500
 
 export const sqliteDialect = (): Dialect => ({
   name: 'sqlite',
+  // One writer: a second burst could not begin while the first is open.
+  overlapsBursts: false,
 
   async checkServer(): Promise<void> {},
 
   tableQualifier: () => undefined,
 
-  async begin(runner: QueryRunner): Promise<void> {
-    await runner.query('BEGIN IMMEDIATE')
-  },
-
   async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
+    await runner.query('BEGIN IMMEDIATE')
     const key = table.sqlKeyColumns.join(', ')
     const rows = (await runner.query(`SELECT * FROM ${table.sqlName} ORDER BY ${key} LIMIT ?`, [limit])) as RawRow[]
     // A row value `(?, ?)` per key; SQLite compares row values since 3.15, so composite keys work too.
