@@ -49,6 +49,7 @@ interface ModelRun {
 
 export class FlushEngine {
   private checkedServer: Promise<void> | undefined
+  private readonly tables = new Map<SignalModel, SignalTable>()
 
   constructor(
     private readonly dataSource: DataSource,
@@ -56,8 +57,14 @@ export class FlushEngine {
     private readonly logger: Logger,
   ) {}
 
+  /** The model's table for SQL; described once per model, since it depends only on entity metadata. */
   table(model: SignalModel): SignalTable {
-    return describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata))
+    let table = this.tables.get(model)
+    if (!table) {
+      table = describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata))
+      this.tables.set(model, table)
+    }
+    return table
   }
 
   /** Sends and deletes the model's pending signals, burst by burst; returns how many were sent. */
