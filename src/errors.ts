@@ -1,5 +1,27 @@
-import {inspect} from 'node:util'
 // Typed errors: the CLI maps each class to an exit code in one place (src/cli/exit-codes.ts).
+import {inspect} from 'node:util'
+
+const CLASS_BRAND = Symbol.for('signalbus.errorClass')
+
+/**
+ * Makes `instanceof ErrorClass` true for instances made by any loaded copy of signalbus (its ESM and CommonJS
+ * builds are two module instances in one process: an app's CommonJS code and the ESM CLI), by a brand that the
+ * class itself owns, so that a subclass brand never makes its parent's instances pass as the subclass.
+ */
+export function shareInstanceofAcrossCopies(errorClass: abstract new (...args: never[]) => Error, brand: string): void {
+  const key = `signalbus.${brand}`
+  Object.defineProperty(errorClass, CLASS_BRAND, {value: key})
+  Object.defineProperty(errorClass, Symbol.hasInstance, {
+    value(value: unknown): boolean {
+      if (typeof value !== 'object' || value === null) return false
+      for (let proto: unknown = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+        const constructor = (proto as {constructor?: unknown}).constructor
+        if (typeof constructor === 'function' && Object.hasOwn(constructor, CLASS_BRAND) && (constructor as unknown as Record<symbol, unknown>)[CLASS_BRAND] === key) return true
+      }
+      return false
+    },
+  })
+}
 
 /** Usage or configuration is wrong: bad flags, a data source that does not load, unknown names under strict mode. */
 export class SignalbusConfigError extends Error {
@@ -58,3 +80,9 @@ function messageOf(error: unknown): string {
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
 }
+
+shareInstanceofAcrossCopies(SignalbusConfigError, 'SignalbusConfigError')
+shareInstanceofAcrossCopies(DatabaseError, 'DatabaseError')
+shareInstanceofAcrossCopies(SignalSendError, 'SignalSendError')
+shareInstanceofAcrossCopies(FlushError, 'FlushError')
+shareInstanceofAcrossCopies(DeliveryError, 'DeliveryError')

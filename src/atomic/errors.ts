@@ -1,5 +1,6 @@
 // The errors of the transaction utilities. Misuse (a block called outside `atomic`, a bad option) is a
 // SignalbusConfigError from src/errors.ts.
+import {shareInstanceofAcrossCopies} from '../errors.js'
 
 /**
  * The block must be run again from the start: thrown by `retryOnIntegrityError` for a unique-key violation
@@ -25,3 +26,6 @@ export class DBSerializationError extends Error {
 export class UnexpectedRollbackError extends Error {
   override name = 'UnexpectedRollbackError'
 }
+
+shareInstanceofAcrossCopies(DBSerializationError, 'DBSerializationError')
+shareInstanceofAcrossCopies(UnexpectedRollbackError, 'UnexpectedRollbackError')

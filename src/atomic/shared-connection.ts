@@ -4,7 +4,10 @@ import type {DataSource} from 'typeorm'
 
 const SINGLE_CONNECTION_TYPES = new Set(['better-sqlite3', 'sqlite', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native'])
 
-const lastInLine = new WeakMap<DataSource, Promise<void>>()
+// Process-wide, like the transaction store: the ESM and CommonJS builds of signalbus must queue on one line.
+const QUEUE = Symbol.for('signalbus.connectionTurns')
+const queueHolder = globalThis as {[QUEUE]?: WeakMap<DataSource, Promise<void>>}
+const lastInLine = (queueHolder[QUEUE] ??= new WeakMap<DataSource, Promise<void>>())
 
 /** Runs `body` when no other atomic transaction of this DataSource holds the connection (only on SQLite). */
 export async function withConnectionTurn<R>(dataSource: DataSource, body: () => Promise<R>): Promise<R> {

@@ -36,7 +36,11 @@ export class TransactionContext {
 
 type OpenTransactions = ReadonlyMap<DataSource, TransactionContext>
 
-const storage = new AsyncLocalStorage<OpenTransactions>()
+// One store per process, shared by every copy of signalbus that is loaded (the ESM and the CommonJS build are two
+// module instances: an app's CommonJS code and the ESM CLI must see the same open transactions).
+const STORAGE = Symbol.for('signalbus.openTransactions')
+const storageHolder = globalThis as {[STORAGE]?: AsyncLocalStorage<OpenTransactions>}
+const storage = (storageHolder[STORAGE] ??= new AsyncLocalStorage<OpenTransactions>())
 
 /** The atomic transaction the caller runs in on this DataSource — possibly one that has already finished. */
 export function currentContext(dataSource: DataSource): TransactionContext | undefined {

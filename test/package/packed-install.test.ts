@@ -149,9 +149,10 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
     })
   }
 
-  it('npm pack ships dist/ (JavaScript and .d.ts), bin/run.js, oclif.manifest.json, README.md and package.json, nothing else', () => {
+  it('npm pack ships dist/ (ESM and CommonJS JavaScript and .d.ts), bin/run.js, oclif.manifest.json, README.md and package.json, nothing else', () => {
     const shipped = (file: string): boolean =>
-      ['package.json', 'README.md', 'LICENSE', 'bin/run.js', 'oclif.manifest.json'].includes(file) || /^dist\/.+\.(js|d\.ts)$/.test(file)
+      ['package.json', 'README.md', 'LICENSE', 'bin/run.js', 'oclif.manifest.json', 'dist/cjs/package.json'].includes(file) ||
+      /^dist\/.+\.(js|d\.ts)$/.test(file)
     expect(tarball.files.filter((file) => !shipped(file)), 'unexpected files (sources, tests, source maps …)').to.deep.equal([])
     expect(tarball.files).to.include.members([
       'package.json',
@@ -160,6 +161,9 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
       'bin/run.js',
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/cjs/package.json',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
       'dist/commands/flushmany.js',
       'dist/commands/signals.js',
     ])
