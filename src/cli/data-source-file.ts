@@ -1,11 +1,12 @@
 // Finds and loads the user's TypeORM data source file (-d, SIGNALBUS_DATA_SOURCE or package.json),
 // following the TypeORM CLI's rules: .js/.mjs/.cjs, and .ts/.mts/.cts through ts-node (transpile-only).
-import {readFile, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import {createRequire, register} from 'node:module'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {DataSource} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
+import {findNearestPackageJson, readPackageJson, readPackageSettings, settingPath} from './package-settings.js'
 
 /** The environment variable naming the data source file when no flag is given. */
 export const DATA_SOURCE_ENV = 'SIGNALBUS_DATA_SOURCE'
@@ -32,43 +33,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /** `signalbus.dataSource` of the nearest package.json above `cwd`, resolved against that file's directory. */
 async function pathFromPackageJson(cwd: string): Promise<string | undefined> {
-  const packageJsonPath = await findNearestPackageJson(path.resolve(cwd))
-  if (packageJsonPath === undefined) return undefined
-  const packageJson = await readPackageJson(packageJsonPath)
-  const signalbus = packageJson['signalbus']
-  if (signalbus === undefined || signalbus === null) return undefined
-  const dataSource = typeof signalbus === 'object' ? (signalbus as Record<string, unknown>)['dataSource'] : undefined
-  if (dataSource === undefined) return undefined
-  if (typeof dataSource !== 'string' || dataSource.trim() === '') {
-    throw new SignalbusConfigError(`"signalbus.dataSource" in "${packageJsonPath}" must be a path (a non-empty string).`)
-  }
-  return path.resolve(path.dirname(packageJsonPath), dataSource)
-}
-
-/** The first package.json found walking up from `directory`, if any. */
-async function findNearestPackageJson(directory: string): Promise<string | undefined> {
-  for (let dir = directory; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'package.json')
-    if (await isFile(candidate)) return candidate
-    if (path.dirname(dir) === dir) return undefined
-  }
-}
-
-async function readPackageJson(packageJsonPath: string): Promise<Record<string, unknown>> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(packageJsonPath, 'utf8'))
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {}
-  } catch (error) {
-    throw new SignalbusConfigError(`Could not read "${packageJsonPath}": ${describeError(error)}`, {cause: error})
-  }
-}
-
-async function isFile(filePath: string): Promise<boolean> {
-  try {
-    return (await stat(filePath)).isFile()
-  } catch {
-    return false
-  }
+  const found = await readPackageSettings(cwd)
+  return found === undefined ? undefined : settingPath(found, 'dataSource')
 }
 
 async function assertIsFile(filePath: string): Promise<void> {
