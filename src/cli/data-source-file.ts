@@ -1,12 +1,13 @@
 // Finds and loads the user's TypeORM data source file (-d, SIGNALBUS_DATA_SOURCE or package.json),
-// following the TypeORM CLI's rules: .js/.mjs/.cjs, and .ts/.mts/.cts through ts-node (transpile-only).
+// following the TypeORM CLI's rules: .js/.mjs/.cjs, and .ts/.mts/.cts through src/cli/typescript/ (SWC or tsc, cached).
 import {stat} from 'node:fs/promises'
-import {createRequire, register} from 'node:module'
+import {createRequire} from 'node:module'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {DataSource} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
-import {findNearestPackageJson, readPackageJson, readPackageSettings, settingPath} from './package-settings.js'
+import {readPackageSettings, settingPath} from './package-settings.js'
+import {registerTypescript} from './typescript/register.js'
 
 /** The environment variable naming the data source file when no flag is given. */
 export const DATA_SOURCE_ENV = 'SIGNALBUS_DATA_SOURCE'
@@ -103,112 +104,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null
 }
 
-type LoadRoute = 'import' | 'ts-commonjs' | 'ts-esm'
-
 /** Imports (or, for CommonJS TypeScript, requires) the file and returns what it exports. */
 async function importDataSourceFile(file: string): Promise<unknown> {
-  const route = await loadRouteOf(file)
-  if (route === 'ts-commonjs') {
-    registerTsNodeForCommonjs(file)
-    return createRequire(file)(file)
+  const extension = path.extname(file).toLowerCase()
+  // Node itself tells ESM from CommonJS JavaScript by extension and package.json "type".
+  if (['.js', '.mjs', '.cjs'].includes(extension)) return import(pathToFileURL(file).href)
+  if (!['.ts', '.mts', '.cts'].includes(extension)) {
+    throw new SignalbusConfigError(`Data source file "${file}" must end in .js, .mjs, .cjs, .ts, .mts or .cts.`)
   }
-  if (route === 'ts-esm') registerTsNodeForEsm(file)
-  return import(pathToFileURL(file).href)
+  const {system} = registerTypescript(file)
+  return system === 'commonjs' ? createRequire(file)(file) : import(pathToFileURL(file).href)
 }
-
-async function loadRouteOf(file: string): Promise<LoadRoute> {
-  switch (path.extname(file).toLowerCase()) {
-    case '.js':
-    case '.mjs':
-    case '.cjs':
-      return 'import' // Node itself tells ESM from CommonJS by extension and package.json "type".
-    case '.mts':
-      return 'ts-esm'
-    case '.cts':
-      return 'ts-commonjs'
-    case '.ts':
-      return (await isInEsmPackage(file)) ? 'ts-esm' : 'ts-commonjs'
-    default:
-      throw new SignalbusConfigError(
-        `Data source file "${file}" must end in .js, .mjs, .cjs, .ts, .mts or .cts.`,
-      )
-  }
-}
-
-async function isInEsmPackage(file: string): Promise<boolean> {
-  const packageJsonPath = await findNearestPackageJson(path.dirname(file))
-  return packageJsonPath !== undefined && (await readPackageJson(packageJsonPath))['type'] === 'module'
-}
-
-/** ts-node is taken from the user's project when it has one, else from signalbus's own (optional) dependency. */
-function resolveTsNode(file: string): string {
-  for (const from of [file, import.meta.url]) {
-    try {
-      return createRequire(from).resolve('ts-node')
-    } catch {
-      // Not installed there: try the next place.
-    }
-  }
-  throw new SignalbusConfigError(
-    `Data source file "${file}" is TypeScript, which needs ts-node: install it (npm install --save-dev ts-node).`,
-  )
-}
-
-interface TsNodeOptions {
-  transpileOnly: true
-  projectSearchDir: string
-  compilerOptions: {module: string; moduleResolution: string}
-}
-
-/**
- * Transpile only (type errors are the user's build's business), with the tsconfig found from the file's directory
- * (not the cwd: without the user's `experimentalDecorators`, TypeORM's decorators break). The package decides the
- * module system, as it does for Node; the tsconfig's `module` (e.g. `esnext` in a CommonJS package) is overridden,
- * and `moduleResolution` with it, since TypeScript rejects mismatched pairs even when only transpiling.
- */
-function tsNodeOptions(file: string, system: 'commonjs' | 'esm'): TsNodeOptions {
-  const compilerOptions =
-    system === 'commonjs'
-      ? {module: 'commonjs', moduleResolution: 'node'}
-      : {module: 'nodenext', moduleResolution: 'nodenext'}
-  return {transpileOnly: true, projectSearchDir: path.dirname(file), compilerOptions}
-}
-
-let commonjsRegistered = false
-let esmRegistered = false
-
-/** Installs ts-node's require hooks, once per process. */
-function registerTsNodeForCommonjs(file: string): void {
-  if (commonjsRegistered) return
-  const tsNode = createRequire(import.meta.url)(resolveTsNode(file)) as {register(options: TsNodeOptions): unknown}
-  tsNode.register(tsNodeOptions(file, 'commonjs'))
-  commonjsRegistered = true
-}
-
-/**
- * Installs ts-node's ESM loader hooks with `module.register()`, once per process. The hooks module is inlined as
- * a data: URL so that it can hand ts-node explicit options, which `ts-node/esm` only reads from the environment.
- */
-function registerTsNodeForEsm(file: string): void {
-  if (esmRegistered) return
-  register(ESM_HOOKS_URL, {data: {tsNodePath: resolveTsNode(file), options: tsNodeOptions(file, 'esm')}})
-  esmRegistered = true
-}
-
-/** Runs in Node's loader thread: ts-node's public `register()` and `createEsmHooks()`. */
-const ESM_HOOKS_SOURCE = `
-import {createRequire} from 'node:module'
-let hooks
-export async function initialize({tsNodePath, options}) {
-  const tsNode = createRequire(tsNodePath)(tsNodePath)
-  hooks = tsNode.createEsmHooks(tsNode.register(options))
-}
-export function resolve(specifier, context, nextResolve) {
-  return hooks.resolve(specifier, context, nextResolve)
-}
-export function load(url, context, nextLoad) {
-  return hooks.load(url, context, nextLoad)
-}
-`
-
-const ESM_HOOKS_URL = `data:text/javascript,${encodeURIComponent(ESM_HOOKS_SOURCE)}`
