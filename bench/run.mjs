@@ -29,6 +29,19 @@ const config = {
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
+/** Case 6b's app: a NestJS-shaped TypeScript data source, and its tsc output. */
+const TS_APP = path.join('bench', 'fixture', 'ts-app')
+const TYPESCRIPT_CASES = [
+  {name: 'js', label: 'compiled .js (tsc output)', dataSource: path.join(TS_APP, 'dist', 'data-source.js'), env: {}},
+  {name: 'ts', label: '.ts, default (SWC, cache warm)', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {}},
+  {name: 'ts-swc-cold', label: '.ts, SWC, no cache', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {SIGNALBUS_TS_CACHE_DIR: 'off'}},
+  {
+    name: 'ts-tsc-cold',
+    label: '.ts, TypeScript transpileModule, no cache',
+    dataSource: path.join(TS_APP, 'src', 'data-source.ts'),
+    env: {SIGNALBUS_TS_CACHE_DIR: 'off', SIGNALBUS_TRANSPILER: 'typescript'},
+  },
+]
 /** The memory case publishes to a queue capped at this length (oldest dropped), so a million messages do not fill the broker. */
 const CAPPED_QUEUE = `${QUEUE}-capped`
 const CAPPED_LENGTH = 100_000
@@ -201,19 +214,6 @@ async function benchStartup() {
 
 // Case 6b: empty flushmany with a NestJS-shaped TypeScript data source (bench/fixture/ts-app) against its tsc output,
 // on PostgreSQL: the default (SWC, compiled files cached), and both transpilers with the cache off (a first run).
-
-const TS_APP = path.join('bench', 'fixture', 'ts-app')
-const TYPESCRIPT_CASES = [
-  {name: 'js', label: 'compiled .js (tsc output)', dataSource: path.join(TS_APP, 'dist', 'data-source.js'), env: {}},
-  {name: 'ts', label: '.ts, default (SWC, cache warm)', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {}},
-  {name: 'ts-swc-cold', label: '.ts, SWC, no cache', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {SIGNALBUS_TS_CACHE_DIR: 'off'}},
-  {
-    name: 'ts-tsc-cold',
-    label: '.ts, TypeScript transpileModule, no cache',
-    dataSource: path.join(TS_APP, 'src', 'data-source.ts'),
-    env: {SIGNALBUS_TS_CACHE_DIR: 'off', SIGNALBUS_TRANSPILER: 'typescript'},
-  },
-]
 
 async function benchTypescriptStartup() {
   const dialect = 'postgres'
