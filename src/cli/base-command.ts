@@ -8,6 +8,7 @@ import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
 import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
+import {describeTypeormFor} from '../typeorm-compat.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {exitCodeFor} from './exit-codes.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
@@ -63,7 +64,7 @@ export abstract class SignalbusCommand extends Command {
   ): Promise<T> {
     this.out = new Output(flags.verbose || Boolean(process.env.DEBUG))
     const path = await resolveDataSourcePath(flags['data-source'], {cwd: process.cwd(), env: process.env})
-    this.out.debug(`Loading the data source from ${path}`)
+    this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
     const dataSource = await loadDataSource(path)
     await routeTypeormLogsToStderr(dataSource)
     try {

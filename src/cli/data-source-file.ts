@@ -6,6 +6,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {DataSource} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
+import {assertSupportedTypeormFor, isDataSource} from '../typeorm-compat.js'
 
 /** The environment variable naming the data source file when no flag is given. */
 export const DATA_SOURCE_ENV = 'SIGNALBUS_DATA_SOURCE'
@@ -80,6 +81,7 @@ async function assertIsFile(filePath: string): Promise<void> {
 /** Imports the user's data source file and returns the one DataSource it exports, not initialized. */
 export async function loadDataSource(filePath: string): Promise<DataSource> {
   const file = path.resolve(filePath)
+  assertSupportedTypeormFor(file)
   let found: Map<object, string>
   try {
     found = await findDataSources(await importDataSourceFile(file))
@@ -120,11 +122,6 @@ function candidateExports(loaded: unknown): Array<[string, unknown]> {
     for (const [key, value] of Object.entries(defaultExport)) candidates.push([`default.${key}`, value])
   }
   return candidates
-}
-
-/** TypeORM's own cross-copy check: the user's typeorm may not be ours, so `instanceof` would fail. */
-function isDataSource(value: unknown): value is DataSource {
-  return isObjectLike(value) && (value as Record<string, unknown>)['@instanceof'] === Symbol.for('DataSource')
 }
 
 function isObjectLike(value: unknown): value is object {
