@@ -8,6 +8,7 @@ import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
 import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
+import {describeTypeormFor} from '../typeorm-compat.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {envFilesNote, loadEnvFiles, resolveEnvFiles} from './env-files.js'
 import {exitCodeFor} from './exit-codes.js'
@@ -76,7 +77,7 @@ export abstract class SignalbusCommand extends Command {
     const variables = await loadEnvFiles(envFiles)
     if (envFiles.length > 0) this.out.debug(`Loaded ${variables.length} variable(s) from ${envFiles.join(', ')}`)
     const path = await resolveDataSourcePath(flags['data-source'], {cwd, env: process.env})
-    this.out.debug(`Loading the data source from ${path}`)
+    this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
     const note = envFilesNote(envFiles, cwd)
     const dataSource = await loadDataSource(path).catch((error: unknown) => {
       throw withNote(error, note)

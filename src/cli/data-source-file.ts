@@ -6,6 +6,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import type {DataSource} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
+import {assertSupportedTypeormFor, isDataSource} from '../typeorm-compat.js'
 import {readPackageSettings, settingPath} from './package-settings.js'
 import {registerTypescript} from './typescript/register.js'
 
@@ -47,6 +48,7 @@ async function assertIsFile(filePath: string): Promise<void> {
 /** Imports the user's data source file and returns the one DataSource it exports, not initialized. */
 export async function loadDataSource(filePath: string): Promise<DataSource> {
   const file = path.resolve(filePath)
+  assertSupportedTypeormFor(file)
   let found: Map<object, string>
   try {
     found = await findDataSources(await importDataSourceFile(file))
@@ -87,11 +89,6 @@ function candidateExports(loaded: unknown): Array<[string, unknown]> {
     for (const [key, value] of Object.entries(defaultExport)) candidates.push([`default.${key}`, value])
   }
   return candidates
-}
-
-/** TypeORM's own cross-copy check: the user's typeorm may not be ours, so `instanceof` would fail. */
-function isDataSource(value: unknown): value is DataSource {
-  return isObjectLike(value) && (value as Record<string, unknown>)['@instanceof'] === Symbol.for('DataSource')
 }
 
 function isObjectLike(value: unknown): value is object {
