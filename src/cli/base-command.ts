@@ -11,6 +11,7 @@ import {SignalBus} from '../signalbus.js'
 import {describeTypeormFor} from '../typeorm-compat.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {envFilesNote, loadEnvFiles, resolveEnvFiles} from './env-files.js'
+import {describeTypescriptLoading} from './typescript/register.js'
 import {exitCodeFor} from './exit-codes.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
@@ -82,6 +83,8 @@ export abstract class SignalbusCommand extends Command {
     const dataSource = await loadDataSource(path).catch((error: unknown) => {
       throw withNote(error, note)
     })
+    const typescript = describeTypescriptLoading()
+    if (typescript !== undefined) this.out.debug(typescript)
     await routeTypeormLogsToStderr(dataSource)
     try {
       await initializeForFlushing(dataSource).catch((error: unknown) => {

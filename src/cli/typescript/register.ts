@@ -29,3 +29,14 @@ export function registerTypescript(file: string): {system: ModuleSystem; setting
   return {system, settings: registered.settings}
 }
 
+
+/** For --verbose: how TypeScript files are being compiled in this process, if any were. */
+export function describeTypescriptLoading(): string | undefined {
+  if (registered === undefined) return undefined
+  const {transpiler, project, cacheDirectory} = registered.settings
+  const name = transpiler.kind === 'swc' ? '@swc/core' : 'typescript'
+  return (
+    `TypeScript compiled with ${name} ${transpiler.version} (${transpiler.entry}), ` +
+    `tsconfig ${project.configFile ?? 'none (defaults)'}, cache ${cacheDirectory ?? 'off'}`
+  )
+}
