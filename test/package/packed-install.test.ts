@@ -31,7 +31,7 @@ const ours = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'
 }
 /** The apps get the versions this repository is developed with (and so mostly hit the npm cache). */
 const versionOf = (name: string): string => `${name}@${ours.dependencies[name] ?? ours.devDependencies[name]}`
-const TYPEORM_MAJOR = /\d+/.exec(ours.dependencies['typeorm']!)![0]
+const TYPEORM_MAJOR = /\d+/.exec(ours.devDependencies['typeorm']!)![0]
 /** Older than signalbus's typeorm range, so that npm must install signalbus a typeorm copy of its own. */
 const TYPEORM_BELOW_OUR_RANGE = '1.1.0'
 
