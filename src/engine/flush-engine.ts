@@ -231,8 +231,8 @@ export class FlushEngine {
 
 /**
  * When the server closes the connection (killed session, restart), TypeORM releases the query runner and
- * keeps the driver's error to itself; what reaches us then is "Query runner already released" (or, from the
- * older mysql package, which keeps the runner, an error marked fatal). Say what happened instead.
+ * keeps the driver's error to itself; what reaches us then is "Query runner already released" (the older mysql
+ * package keeps the runner and says "Cannot enqueue Query after fatal error"). Say what happened instead.
  */
 function databaseFailure(action: string, runner: QueryRunner, error: unknown): DatabaseError {
   const reason = runner.isReleased || isFatalConnectionError(error)
