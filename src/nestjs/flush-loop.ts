@@ -18,6 +18,7 @@ interface RunningLoop {
 export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private loop: RunningLoop | undefined
   private completedRounds = 0
+  private readonly models: SignalModel[] | undefined
 
   constructor(
     private readonly bus: SignalBus,
@@ -27,6 +28,8 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
     if (options !== undefined && !(Number.isFinite(options.intervalSeconds) && options.intervalSeconds > 0)) {
       throw new SignalbusConfigError(`flushLoop.intervalSeconds must be a positive number of seconds, not ${String(options.intervalSeconds)}.`)
     }
+    // Resolved when the module is created, so a misspelt model fails the application's start, not every round.
+    this.models = options?.models === undefined ? undefined : resolveModels(bus, options.models)
   }
 
   /** Whether a loop is running (it is only when the module was given `flushLoop`). */
@@ -58,8 +61,7 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
 
   private start(options: FlushLoopOptions): void {
     if (this.loop !== undefined) return
-    // Resolved now, so a misspelt model fails the application's start instead of every round.
-    const models = options.models === undefined ? undefined : resolveModels(this.bus, options.models)
+    const {models} = this
     const controller = new AbortController()
     const done = repeatEvery(
       {
