@@ -4,8 +4,8 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel).
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel; startup includes the TypeScript data source case).
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {openBroker} from './lib/broker.mjs'
@@ -29,6 +29,19 @@ const config = {
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
+/** Case 6b's app: a NestJS-shaped TypeScript data source, and its tsc output. */
+const TS_APP = path.join('bench', 'fixture', 'ts-app')
+const TYPESCRIPT_CASES = [
+  {name: 'js', label: 'compiled .js (tsc output)', dataSource: path.join(TS_APP, 'dist', 'data-source.js'), env: {}},
+  {name: 'ts', label: '.ts, default (SWC, cache warm)', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {}},
+  {name: 'ts-swc-cold', label: '.ts, SWC, no cache', dataSource: path.join(TS_APP, 'src', 'data-source.ts'), env: {SIGNALBUS_TS_CACHE_DIR: 'off'}},
+  {
+    name: 'ts-tsc-cold',
+    label: '.ts, TypeScript transpileModule, no cache',
+    dataSource: path.join(TS_APP, 'src', 'data-source.ts'),
+    env: {SIGNALBUS_TS_CACHE_DIR: 'off', SIGNALBUS_TRANSPILER: 'typescript'},
+  },
+]
 /** The memory case publishes to a queue capped at this length (oldest dropped), so a million messages do not fill the broker. */
 const CAPPED_QUEUE = `${QUEUE}-capped`
 const CAPPED_LENGTH = 100_000
@@ -46,7 +59,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], parallel: []}
+const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: []}
 const problems = []
 const retried = []
 
@@ -54,7 +67,10 @@ try {
   for (const db of Object.values(databases)) await createTable(db)
   if (config.sections.includes('throughput')) await benchThroughput()
   if (config.sections.includes('memory')) await benchMemory()
-  if (config.sections.includes('startup')) await benchStartup()
+  if (config.sections.includes('startup')) {
+    await benchStartup()
+    await benchTypescriptStartup()
+  }
   if (config.sections.includes('parallel')) await benchParallel()
 } finally {
   for (const db of Object.values(databases)) {
@@ -196,6 +212,33 @@ async function benchStartup() {
   }
 }
 
+// Case 6b: empty flushmany with a NestJS-shaped TypeScript data source (bench/fixture/ts-app) against its tsc output,
+// on PostgreSQL: the default (SWC, compiled files cached), and both transpilers with the cache off (a first run).
+
+async function benchTypescriptStartup() {
+  const dialect = 'postgres'
+  assertSucceeded('tsc -p bench/fixture/ts-app', await runMeasured([path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', TS_APP]))
+  await seed(databases[dialect], 0)
+  await waitUntilQuiet(os.cpus().length)
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'signalbus-bench-ts-cache-'))
+  try {
+    for (let run = 0; run <= config.startupRuns; run++) {
+      const order = TYPESCRIPT_CASES.map((_, index) => TYPESCRIPT_CASES[(index + run) % TYPESCRIPT_CASES.length])
+      for (const item of order) {
+        const env = childEnv(dialect, {SIGNALBUS_TS_CACHE_DIR: cacheDir, ...item.env})
+        const args = cliArgs('flushmany', '--json', '-d', item.dataSource)
+        const result = assertSucceeded(`${item.label} start-up`, await runMeasured(args, {env}))
+        // Run 0 warms the file system cache (and the transpile cache) and is not counted.
+        if (run > 0) results.typescriptStartup.push({case: item.name, run, wallSeconds: result.wallSeconds, cpuSeconds: result.cpuSeconds, peakRssMB: result.peakRssMB})
+      }
+    }
+  } finally {
+    rmSync(cacheDir, {recursive: true, force: true})
+  }
+  const wall = (name) => median(results.typescriptStartup.filter((row) => row.case === name).map((row) => row.wallSeconds))
+  log(`start-up, TypeScript data source: .ts ${fixed(wall('ts') * 1000, 0)} ms, compiled .js ${fixed(wall('js') * 1000, 0)} ms`)
+}
+
 // Case 7: 1, 2 and 4 concurrent flushmany processes over the same rows; every message id read back from the queue.
 
 async function benchParallel() {
@@ -319,6 +362,25 @@ function summarize() {
     summary.ratios[`startupVsBare.${dialect}`] = round(startupRatio, 3)
     summary.targets[`empty-run start-up ≤ 1.5× bare script (${dialect})`] = startupRatio <= 1.5
   }
+  if (results.typescriptStartup.length > 0) {
+    const of = (name, field) => median(results.typescriptStartup.filter((row) => row.case === name).map((row) => row[field]))
+    summary.typescriptStartup = Object.fromEntries(
+      TYPESCRIPT_CASES.map((item) => [
+        item.name,
+        {
+          label: item.label,
+          wallMs: round(of(item.name, 'wallSeconds') * 1000, 0),
+          peakRssMB: round(of(item.name, 'peakRssMB'), 1),
+          wallVsJs: round(ratio(of(item.name, 'wallSeconds'), of('js', 'wallSeconds')), 3),
+          rssVsJs: round(ratio(of(item.name, 'peakRssMB'), of('js', 'peakRssMB')), 3),
+        },
+      ]),
+    )
+    summary.ratios['typescriptStartupVsJs'] = summary.typescriptStartup.ts.wallVsJs
+    summary.ratios['typescriptRssVsJs'] = summary.typescriptStartup.ts.rssVsJs
+    summary.targets['.ts data source start-up ≤ 1.3× compiled .js'] = summary.typescriptStartup.ts.wallVsJs <= 1.3
+    summary.targets['.ts data source peak RSS ≤ 1.2× compiled .js'] = summary.typescriptStartup.ts.rssVsJs <= 1.2
+  }
   summary.parallel = {}
   for (const dialect of DIALECTS) {
     const rows = results.parallel.filter((row) => row.dialect === dialect)
@@ -377,6 +439,15 @@ function printReport(summary) {
       markdownTable(
         ['database', 'signalbus flushmany ms', 'bare script ms', 'ratio'],
         Object.entries(summary.startup).map(([dialect, row]) => [dialect, row.flushmanyMs, row.bareScriptMs, fixed(summary.ratios[`startupVsBare.${dialect}`])]),
+      ),
+    )
+  }
+  if (summary.typescriptStartup) {
+    out(`\n## Start-up with a TypeScript data source, nothing pending, PostgreSQL (median of ${config.startupRuns})\n`)
+    out(
+      markdownTable(
+        ['data source', 'wall ms', '× .js', 'peak RSS MB', '× .js'],
+        Object.values(summary.typescriptStartup).map((row) => [row.label, row.wallMs, fixed(row.wallVsJs), fixed(row.peakRssMB, 1), fixed(row.rssVsJs)]),
       ),
     )
   }

@@ -8,6 +8,7 @@ import {emptyReport, type FlushReport} from './flush-report.js'
 import {silentLogger, type Logger} from './logger.js'
 import {signalModelOf, validateBurstCount, type SignalModel, type SignalModelClass} from './signal-model.js'
 import {sleep} from './sleep.js'
+import {assertSupportedDataSource} from './typeorm-compat.js'
 
 export interface SignalBusOptions {
   logger?: Logger
@@ -48,6 +49,7 @@ export class SignalBus {
     readonly dataSource: DataSource,
     options: SignalBusOptions = {},
   ) {
+    assertSupportedDataSource(dataSource)
     if (!dataSource.isInitialized) {
       throw new SignalbusConfigError('The DataSource given to SignalBus must be initialized first.')
     }

@@ -1,4 +1,4 @@
-// The application's DataSource; `signalbus -d examples/rabbitmq/data-source.ts` loads it through ts-node.
+// The application's DataSource; `signalbus -d examples/rabbitmq/data-source.ts` compiles it with SWC (or TypeScript) on the fly.
 import 'reflect-metadata'
 import {DataSource} from 'typeorm'
 import {OrderPlacedSignal} from './order-placed-signal.js'

@@ -1,6 +1,7 @@
 // The isolation level of an atomic block: the caller's, else the DataSource's `isolationLevel` option,
 // else REPEATABLE READ (SERIALIZABLE on SQLite, which has no other real level).
 import type {DataSource} from 'typeorm'
+import {configuredIsolationLevel, supportedIsolationLevels} from '../typeorm-compat.js'
 
 /** The standard SQL isolation levels, weakest first. */
 const LEVELS = ['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE'] as const
@@ -10,9 +11,9 @@ const DEFAULT_LEVEL: IsolationLevel = 'REPEATABLE READ'
 
 export function isolationFor(dataSource: DataSource, requested: IsolationLevel | undefined): IsolationLevel | undefined {
   if (requested !== undefined) return requested
-  const configured = dataSource.options.isolationLevel
+  const configured = configuredIsolationLevel(dataSource)
   if (configured !== undefined) return isKnownLevel(configured) ? configured : undefined
-  const supported: readonly string[] = dataSource.driver.supportedIsolationLevels ?? []
+  const supported = supportedIsolationLevels(dataSource)
   if (supported.includes(DEFAULT_LEVEL)) return DEFAULT_LEVEL
   return supported.includes('SERIALIZABLE') ? 'SERIALIZABLE' : undefined
 }

@@ -1,10 +1,11 @@
 // retryOnIntegrityError: inside an atomic block, a unique-key violation means a concurrent transaction
 // inserted the same key first; turning it into DBSerializationError re-runs the block, which then sees that row.
-import {InstanceChecker, type DataSource, type EntityManager} from 'typeorm'
+import type {DataSource, EntityManager} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
 import {isUniqueViolation} from './database-errors.js'
 import {DBSerializationError} from './errors.js'
 import {currentContext, runJoined, type TransactionContext} from './transaction-context.js'
+import {dataSourceOf, isDataSource} from '../typeorm-compat.js'
 
 /**
  * Runs `block` in the open atomic transaction of `scope` (its DataSource, or the EntityManager the block
@@ -31,7 +32,7 @@ export async function retryOnIntegrityError<R>(
 }
 
 function openContext(scope: DataSource | EntityManager): TransactionContext {
-  const dataSource = InstanceChecker.isDataSource(scope) ? scope : scope.dataSource
+  const dataSource = isDataSource(scope) ? scope : dataSourceOf(scope)
   const context = currentContext(dataSource)
   if (context === undefined) {
     throw new SignalbusConfigError('retryOnIntegrityError() must be called inside an atomic block (atomic or executeAtomic) on the same DataSource.')
@@ -39,7 +40,7 @@ function openContext(scope: DataSource | EntityManager): TransactionContext {
   if (!context.isOpen) {
     throw new SignalbusConfigError('retryOnIntegrityError() was called after its atomic block had finished (was a promise left unawaited?).')
   }
-  if (!InstanceChecker.isDataSource(scope) && scope.queryRunner !== context.manager.queryRunner) {
+  if (!isDataSource(scope) && scope.queryRunner !== context.manager.queryRunner) {
     throw new SignalbusConfigError("retryOnIntegrityError() was given an EntityManager that is not the open atomic block's.")
   }
   return context

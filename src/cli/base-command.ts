@@ -2,19 +2,22 @@
 // names, turning errors into one line and an exit code, and closing what was opened.
 import {Command, Flags, Errors} from '@oclif/core'
 import type {DataSource} from 'typeorm'
-import {SignalbusConfigError, describeError} from '../errors.js'
+import {DatabaseError, SignalbusConfigError, describeError} from '../errors.js'
 import {getModelsToFlush} from '../model-names.js'
 import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
 import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
+import {describeTypeormFor} from '../typeorm-compat.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
+import {envFilesNote, loadEnvFiles, resolveEnvFiles} from './env-files.js'
 import {exitCodeFor} from './exit-codes.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
 
 export interface CommonFlags {
   'data-source'?: string
+  'env-file'?: string[]
   models?: string[]
   exclude?: string[]
   strict: boolean
@@ -29,6 +32,13 @@ export abstract class SignalbusCommand extends Command {
       summary: 'Module that exports the TypeORM DataSource.',
       description:
         'Default: the SIGNALBUS_DATA_SOURCE environment variable, else "signalbus": {"dataSource": …} in the nearest package.json.',
+      helpValue: '<path>',
+    }),
+    'env-file': Flags.string({
+      summary: 'Environment file to load before the data source (repeatable; a later file wins over an earlier one).',
+      description:
+        'Variables already set in the environment win over the files. Default: "signalbus": {"envFile": PATH or [PATH, …]} in the nearest package.json.',
+      multiple: true,
       helpValue: '<path>',
     }),
     models: Flags.string({
@@ -62,12 +72,21 @@ export abstract class SignalbusCommand extends Command {
     use: (signalbus: SignalBus, models: SignalModel[]) => Promise<T>,
   ): Promise<T> {
     this.out = new Output(flags.verbose || Boolean(process.env.DEBUG))
-    const path = await resolveDataSourcePath(flags['data-source'], {cwd: process.cwd(), env: process.env})
-    this.out.debug(`Loading the data source from ${path}`)
-    const dataSource = await loadDataSource(path)
+    const cwd = process.cwd()
+    const envFiles = await resolveEnvFiles(flags['env-file'], cwd)
+    const variables = await loadEnvFiles(envFiles)
+    if (envFiles.length > 0) this.out.debug(`Loaded ${variables.length} variable(s) from ${envFiles.join(', ')}`)
+    const path = await resolveDataSourcePath(flags['data-source'], {cwd, env: process.env})
+    this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
+    const note = envFilesNote(envFiles, cwd)
+    const dataSource = await loadDataSource(path).catch((error: unknown) => {
+      throw withNote(error, note)
+    })
     await routeTypeormLogsToStderr(dataSource)
     try {
-      await initializeForFlushing(dataSource)
+      await initializeForFlushing(dataSource).catch((error: unknown) => {
+        throw withNote(error, note)
+      })
       const signalbus = new SignalBus(dataSource, {logger: this.out.logger()})
       const models = getModelsToFlush(signalbus, names, {
         exclude: flags.exclude,
@@ -95,6 +114,18 @@ export abstract class SignalbusCommand extends Command {
     if (this.out.isVerbose && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(exitCodeFor(error))
   }
+}
+
+/**
+ * A data source that failed while importing or initializing (its cause is the module's or the driver's error, e.g.
+ * `Wrong driver: "undefined" given` for a variable that is not set) gets the env-file note; other failures (a data
+ * source that exports no DataSource) are not about the environment.
+ */
+function withNote(error: unknown, note: string): unknown {
+  if (!(error instanceof Error) || error.cause === undefined) return error
+  if (error instanceof SignalbusConfigError) return new SignalbusConfigError(`${error.message}${note}`, {cause: error.cause})
+  if (error instanceof DatabaseError) return new DatabaseError(`${error.message}${note}`, {cause: error.cause})
+  return error
 }
 
 async function destroyQuietly(dataSource: DataSource): Promise<void> {

@@ -10,6 +10,7 @@ import type {DataSource, QueryRunner} from 'typeorm'
 import type {Logger} from '../logger.js'
 import type {SignalModel} from '../signal-model.js'
 import type {Dialect} from './dialects/index.js'
+import {isFatalConnectionError} from './dialects/dialect.js'
 import {DatabaseError, SignalSendError, describeError} from '../errors.js'
 import {describeTable, entityBuilder, type EntityBuilder, type RawRow, type SignalTable} from './signal-table.js'
 import {sendSignals} from './send-signals.js'
@@ -230,11 +231,11 @@ export class FlushEngine {
 
 /**
  * When the server closes the connection (killed session, restart), TypeORM releases the query runner and
- * keeps the driver's error to itself; what reaches us then is "Query runner already released". Say what
- * happened instead.
+ * keeps the driver's error to itself; what reaches us then is "Query runner already released" (or, from the
+ * older mysql package, which keeps the runner, an error marked fatal). Say what happened instead.
  */
 function databaseFailure(action: string, runner: QueryRunner, error: unknown): DatabaseError {
-  const reason = runner.isReleased
+  const reason = runner.isReleased || isFatalConnectionError(error)
     ? 'the database connection was lost (the burst was not committed; its rows stay pending)'
     : describeError(error)
   return new DatabaseError(`${action} failed: ${reason}`, {cause: error})

@@ -2,7 +2,7 @@
 // fixture project runs in a fresh Node process (test/fixtures/data-sources/load.mjs), started outside the repo.
 import {expect} from 'chai'
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {loadDataSource, resolveDataSourcePath} from '../../src/cli/data-source-file.js'
@@ -20,8 +20,15 @@ interface EntityInfo {
   hasSendMethod: boolean
 }
 
+const TRANSPILERS = ['swc', 'typescript'] as const
+const TRANSPILER_PACKAGES = {swc: '@swc/core', typescript: 'typescript'} as const
+
 interface LoadResult {
   ok: boolean
+  /** Transpiler packages loaded in the probe's main thread (CommonJS projects load them there). */
+  loadedTranspilers?: string[]
+  /** The `answer` property of the loaded DataSource-like object, for stand-ins. */
+  answer?: number
   wasInitialized?: boolean
   isInitialized?: boolean
   entities?: EntityInfo[]
@@ -37,11 +44,18 @@ function fixture(relativePath: string): string {
   return path.join(FIXTURES, relativePath)
 }
 
-/** Loads and initializes `file` in a fresh Node process whose cwd is not the fixture project (nor the repo). */
-function loadInChild(file: string): Promise<ProbeRun> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('TS_NODE_') && name !== 'NODE_OPTIONS'),
-  )
+/**
+ * Loads and initializes `file` in a fresh Node process whose cwd is not the fixture project (nor the repo), with
+ * the compiled-file cache off unless `extraEnv` says otherwise (so that the transpiler under test really runs).
+ */
+function loadInChild(file: string, extraEnv: Record<string, string> = {}): Promise<ProbeRun> {
+  const env = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(TS_NODE_|SIGNALBUS_)/.test(name) && name !== 'NODE_OPTIONS'),
+    ),
+    SIGNALBUS_TS_CACHE_DIR: 'off',
+    ...extraEnv,
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PROBE, LOADER_MODULE, file], {cwd: tmpdir(), env})
     let stdout = ''
@@ -62,8 +76,13 @@ function loadInChild(file: string): Promise<ProbeRun> {
   })
 }
 
-async function expectLoads(file: string, entity: Omit<EntityInfo, 'hasSendMethod' | 'columns'>): Promise<void> {
-  const {result, stderr} = await loadInChild(file)
+async function expectLoads(
+  file: string,
+  entity: Omit<EntityInfo, 'hasSendMethod' | 'columns'>,
+  env: Record<string, string> = {},
+): Promise<ProbeRun> {
+  const run = await loadInChild(file, env)
+  const {result, stderr} = run
   expect(result.error, 'load error').to.equal(undefined)
   expect(result.wasInitialized, 'returned already initialized').to.equal(false)
   expect(result.isInitialized).to.equal(true)
@@ -71,10 +90,11 @@ async function expectLoads(file: string, entity: Omit<EntityInfo, 'hasSendMethod
     {...entity, columns: {id: 'Number', message: 'String'}, hasSendMethod: true},
   ])
   expect(stderr).to.not.match(/warning/i)
+  return run
 }
 
-async function expectLoadError(file: string): Promise<{message: string; hasCause: boolean}> {
-  const {result} = await loadInChild(file)
+async function expectLoadError(file: string, env: Record<string, string> = {}): Promise<{message: string; hasCause: boolean}> {
+  const {result} = await loadInChild(file, env)
   expect(result.ok).to.equal(false)
   expect(result.error?.name).to.equal('SignalbusConfigError')
   const error = result.error as {message: string; hasCause: boolean}
@@ -84,20 +104,33 @@ async function expectLoadError(file: string): Promise<{message: string; hasCause
 
 describe('loadDataSource', () => {
   describe('loads the one DataSource of each kind of project, not initialized', () => {
-    it('a CommonJS TypeScript project whose tsconfig says "module": "esnext", with decorator metadata', async () => {
-      await expectLoads(fixture('ts-commonjs/data-source.ts'), {name: 'TsCommonjsSignal', table: 'ts_commonjs_signal'})
-    })
+    for (const transpiler of TRANSPILERS) {
+      const env = {SIGNALBUS_TRANSPILER: transpiler}
 
-    it('an ESM TypeScript project ("type": "module") importing its entity as ./entity.js', async () => {
-      await expectLoads(fixture('ts-esm/data-source.ts'), {name: 'TsEsmSignal', table: 'ts_esm_signal'})
-    })
-
-    it('a .mts file exporting the same DataSource as default and named (counted once)', async () => {
-      await expectLoads(fixture('named-and-default/data-source.mts'), {
-        name: 'NamedAndDefaultSignal',
-        table: 'named_and_default_signal',
+      it(`a CommonJS TypeScript project whose tsconfig says "module": "esnext", with decorator metadata (${transpiler})`, async () => {
+        await expectLoads(fixture('ts-commonjs/data-source.ts'), {name: 'TsCommonjsSignal', table: 'ts_commonjs_signal'}, env)
       })
-    })
+
+      it(`an ESM TypeScript project ("type": "module") importing its entity as ./entity.js (${transpiler})`, async () => {
+        await expectLoads(fixture('ts-esm/data-source.ts'), {name: 'TsEsmSignal', table: 'ts_esm_signal'}, env)
+      })
+
+      it(`a .mts file exporting the same DataSource as default and named, counted once (${transpiler})`, async () => {
+        await expectLoads(fixture('named-and-default/data-source.mts'), {name: 'NamedAndDefaultSignal', table: 'named_and_default_signal'}, env)
+      })
+
+      it(`an ESM TypeScript project whose tsconfig says "module": "commonjs", the package type wins (${transpiler})`, async () => {
+        await expectLoads(fixture('ts-esm-tsconfig-commonjs/data-source.ts'), {name: 'MismatchedSignal', table: 'mismatched_signal'}, env)
+      })
+
+      it(`a CommonJS project importing through tsconfig baseUrl (src/…) and paths (@queues/*) of an extended tsconfig (${transpiler})`, async () => {
+        await expectLoads(fixture('ts-paths/src/data-source.ts'), {name: 'PathsSignal', table: 'paths_signal'}, env)
+      })
+
+      it(`an ESM project importing through a tsconfig paths alias without baseUrl (${transpiler})`, async () => {
+        await expectLoads(fixture('ts-esm-paths/data-source.ts'), {name: 'EsmPathsSignal', table: 'esm_paths_signal'}, env)
+      })
+    }
 
     it('an ESM JavaScript project whose signal class is mapped by an EntitySchema', async () => {
       await expectLoads(fixture('js-esm/data-source.js'), {name: 'JsEsmSignal', table: 'js_esm_signal'})
@@ -111,15 +144,47 @@ describe('loadDataSource', () => {
       await expectLoads(fixture('cjs/computed-exports.cjs'), {name: 'CjsSignal', table: 'cjs_signal'})
     })
 
-    it('an ESM TypeScript project whose tsconfig says "module": "commonjs" (the package type wins)', async () => {
-      await expectLoads(fixture('ts-esm-tsconfig-commonjs/data-source.ts'), {
-        name: 'MismatchedSignal',
-        table: 'mismatched_signal',
-      })
-    })
-
     it('a .mjs module whose only export is a promise of a DataSource', async () => {
       await expectLoads(fixture('promise/data-source.mjs'), {name: 'PromiseSignal', table: 'promise_signal'})
+    })
+  })
+
+  describe('caches compiled TypeScript by content', () => {
+    let cacheDir: string
+    beforeEach(async () => {
+      cacheDir = await mkdtemp(path.join(tmpdir(), 'signalbus-ts-cache-test-'))
+    })
+    afterEach(async () => {
+      await rm(cacheDir, {recursive: true, force: true})
+    })
+
+    for (const transpiler of TRANSPILERS) {
+      it(`a second load of unchanged files uses the cache and loads no transpiler (${transpiler})`, async () => {
+        const file = fixture('ts-paths/src/data-source.ts')
+        const entity = {name: 'PathsSignal', table: 'paths_signal'}
+        const env = {SIGNALBUS_TRANSPILER: transpiler, SIGNALBUS_TS_CACHE_DIR: cacheDir}
+        const first = await expectLoads(file, entity, env)
+        expect(first.result.loadedTranspilers, 'first load').to.deep.equal([TRANSPILER_PACKAGES[transpiler]])
+        expect(await readdir(cacheDir), 'one cached file per TypeScript file').to.have.length(3)
+        const second = await expectLoads(file, entity, env)
+        expect(second.result.loadedTranspilers, 'second load').to.deep.equal([])
+      })
+    }
+
+    it('a changed file is compiled again (the cache is keyed by content, transpiler and compiler options)', async () => {
+      const project = await mkdtemp(path.join(tmpdir(), 'signalbus-ts-changed-'))
+      try {
+        const file = path.join(project, 'data-source.ts')
+        const env = {SIGNALBUS_TS_CACHE_DIR: cacheDir}
+        await writeFile(file, "export const answer: number = 1\nexport const dataSource = {'@instanceof': Symbol.for('DataSource'), answer}\n")
+        await loadInChild(file, env)
+        await writeFile(file, "export const answer: number = 2\nexport const dataSource = {'@instanceof': Symbol.for('DataSource'), answer}\n")
+        const {result} = await loadInChild(file, env)
+        expect(result.answer).to.equal(2)
+        expect(await readdir(cacheDir)).to.have.length(2)
+      } finally {
+        await rm(project, {recursive: true, force: true})
+      }
     })
   })
 
@@ -157,18 +222,26 @@ describe('loadDataSource', () => {
       expect(error.hasCause).to.equal(true)
     })
 
-    it('when an ESM TypeScript file does not compile, with the compiler message', async () => {
-      // Outside the repo (no ts-node there: signalbus's own is used), so the repo's tsc never sees this file.
-      const project = await mkdtemp(path.join(tmpdir(), 'signalbus-broken-ts-'))
-      try {
-        const file = path.join(project, 'data-source.ts')
-        await writeFile(path.join(project, 'package.json'), JSON.stringify({type: 'module'}))
-        await writeFile(file, 'export const answer: number =\n')
-        const error = await expectLoadError(file)
-        expect(error.message).to.match(/^Could not load data source file ".*data-source\.ts": .*error TS1109: Expression expected/)
-      } finally {
-        await rm(project, {recursive: true, force: true})
-      }
+    for (const transpiler of TRANSPILERS) {
+      it(`when an ESM TypeScript file does not compile, with the compiler message and its line (${transpiler})`, async () => {
+        // Outside the repo (no transpiler there: signalbus's own is used), so the repo's tsc never sees this file.
+        const project = await mkdtemp(path.join(tmpdir(), 'signalbus-broken-ts-'))
+        try {
+          const file = path.join(project, 'data-source.ts')
+          await writeFile(path.join(project, 'package.json'), JSON.stringify({type: 'module'}))
+          await writeFile(file, 'export const answer: number =\n')
+          const error = await expectLoadError(file, {SIGNALBUS_TRANSPILER: transpiler})
+          const compilerMessage = transpiler === 'swc' ? 'data-source.ts(1,31): Expression expected' : 'data-source.ts(1,30): error TS1109: Expression expected.'
+          expect(error.message).to.equal(`Could not load data source file "${file}": ${compilerMessage}`)
+        } finally {
+          await rm(project, {recursive: true, force: true})
+        }
+      })
+    }
+
+    it('when SIGNALBUS_TRANSPILER names a transpiler signalbus does not use', async () => {
+      const error = await expectLoadError(fixture('ts-esm/data-source.ts'), {SIGNALBUS_TRANSPILER: 'esbuild'})
+      expect(error.message).to.equal('SIGNALBUS_TRANSPILER must be "swc" or "typescript", not "esbuild".')
     })
 
     it('when the file does not exist', async () => {

@@ -28,12 +28,17 @@ export class TestQueue {
 
   /** Takes every message off the queue and returns their message ids. */
   async drainMessageIds(): Promise<string[]> {
+    return (await this.drainMessages()).map((message) => message.messageId)
+  }
+
+  /** Takes every message off the queue and returns each one's message id and JSON body. */
+  async drainMessages(): Promise<Array<{messageId: string; body: unknown}>> {
     await this.reconnectIfClosed()
-    const ids: string[] = []
+    const messages: Array<{messageId: string; body: unknown}> = []
     for (;;) {
       const message = await this.channel.get(this.name, {noAck: true})
-      if (message === false) return ids
-      ids.push(String(message.properties.messageId))
+      if (message === false) return messages
+      messages.push({messageId: String(message.properties.messageId), body: JSON.parse(message.content.toString('utf8')) as unknown})
     }
   }
 

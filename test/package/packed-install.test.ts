@@ -1,11 +1,12 @@
-// The package as users get it: `npm pack`, installed with `npm install` into three scratch TypeORM apps
-// (test/fixtures/packed-apps: TypeScript CommonJS, TypeScript ESM, plain JavaScript ESM) next to their own
-// typeorm, pg and reflect-metadata, then `npx signalbus …` run in each against PostgreSQL, the way cron would.
-// Needs the build (`npm run build`: dist/ and oclif.manifest.json) and the npm registry, reached through one npm
-// cache in the OS temp dir that every run shares (the first run on a machine downloads, later ones do not).
+// The package as users get it: `npm pack`, installed with `npm install` into three scratch apps shaped like real
+// ones (test/fixtures/packed-apps): a CommonJS NestJS app on typeorm 0.3 (tsc build, Jest, .env, `src/...` imports,
+// RabbitMQ), an ESM TypeScript app on typeorm 1.x, and a CommonJS JavaScript (Express-style) app on typeorm 0.3
+// with the old `mysql` driver on MariaDB; then `npx signalbus …` in each, the way cron would.
+// Needs the build (`npm run build`), the npm registry (through one npm cache in the OS temp dir that every run
+// shares: the first run on a machine downloads, later ones do not), PostgreSQL, MariaDB and RabbitMQ.
 import {expect} from 'chai'
 import {randomBytes} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -14,11 +15,12 @@ import {connectionOptions} from '../fixtures/signals/data-sources.js'
 import {tableRecords} from '../helpers/inspection.js'
 import {createApp, packRepository, run, typeormPackageDirectory, type PackedTarball} from '../helpers/packed-install.js'
 import {repoRoot} from '../helpers/paths.js'
+import {RABBITMQ_URL, TestQueue} from '../helpers/rabbitmq.js'
 import type {CliResult} from '../helpers/run-cli.js'
 
-/** Cold installs download ~60 MB; three run at once. */
-const SETUP_TIMEOUT_MS = 8 * 60_000
-const NPM_TIMEOUT_MS = 6 * 60_000
+/** Cold installs download ~150 MB (NestJS, Jest, SWC); three run at once. */
+const SETUP_TIMEOUT_MS = 10 * 60_000
+const NPM_TIMEOUT_MS = 8 * 60_000
 const TEST_TIMEOUT_MS = 3 * 60_000
 const CLI_TIMEOUT_MS = 90_000
 const ROWS = 25
@@ -31,23 +33,64 @@ const ours = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'
 }
 /** The apps get the versions this repository is developed with (and so mostly hit the npm cache). */
 const versionOf = (name: string): string => `${name}@${ours.dependencies[name] ?? ours.devDependencies[name]}`
-const TYPEORM_MAJOR = /\d+/.exec(ours.dependencies['typeorm']!)![0]
-/** Older than signalbus's typeorm range, so that npm must install signalbus a typeorm copy of its own. */
-const TYPEORM_BELOW_OUR_RANGE = '1.1.0'
+/** The newest 0.3 release (what most apps in the wild run) and this repository's 1.x. */
+const TYPEORM_03 = '0.3.31'
+const TYPEORM_1 = packageVersion(path.join(repoRoot, 'node_modules', 'typeorm'))
+
+type Database = 'postgres' | 'mariadb'
 
 interface AppSpec {
   /** Fixture directory under test/fixtures/packed-apps. */
   name: string
   /** The signal model's entity class name. */
   model: string
+  database: Database
   typeorm: string
-  typescript: boolean
+  /** What the app installs besides signalbus and typeorm (its driver, its tools). */
+  packages: string[]
+  /** Where its model sends: a JSON-lines log file, or a RabbitMQ queue. */
+  delivery: 'log' | 'rabbitmq'
 }
 
 const APP_SPECS: AppSpec[] = [
-  {name: 'ts-commonjs', model: 'TsCommonjsSignal', typeorm: TYPEORM_BELOW_OUR_RANGE, typescript: true},
-  {name: 'ts-esm', model: 'TsEsmSignal', typeorm: TYPEORM_MAJOR, typescript: true},
-  {name: 'js-esm', model: 'JsEsmSignal', typeorm: TYPEORM_MAJOR, typescript: false},
+  {
+    name: 'nest-commonjs',
+    model: 'OrderPlacedSignal',
+    database: 'postgres',
+    typeorm: TYPEORM_03,
+    packages: [
+      versionOf('pg'),
+      versionOf('reflect-metadata'),
+      '@nestjs/common@^11.1.0',
+      '@nestjs/core@^11.1.0',
+      '@nestjs/typeorm@^11.0.0',
+      'rxjs@^7.8.0',
+      versionOf('typescript'),
+      versionOf('@types/node'),
+      versionOf('@swc/core'),
+      'jest@^30.0.0',
+      '@swc/jest@^0.2.39',
+      '@types/jest@^30.0.0',
+    ],
+    delivery: 'rabbitmq',
+  },
+  {
+    name: 'ts-esm',
+    model: 'TsEsmSignal',
+    database: 'postgres',
+    typeorm: TYPEORM_1,
+    // TypeScript but no SWC: signalbus compiles with the app's typescript.
+    packages: [versionOf('pg'), versionOf('reflect-metadata'), versionOf('typescript'), versionOf('@types/node')],
+    delivery: 'log',
+  },
+  {
+    name: 'express-mysql',
+    model: 'OrderSignal',
+    database: 'mariadb',
+    typeorm: TYPEORM_03,
+    packages: ['mysql@^2.18.1', versionOf('reflect-metadata')],
+    delivery: 'log',
+  },
 ]
 
 interface App extends AppSpec {
@@ -62,29 +105,17 @@ interface SentRecord {
   id: number
   message: string
   createdAtIsDate: boolean
-  /** The JavaScript app's batch method: the size of the burst this signal was sent in. */
+  /** Batch methods: the size of the burst this signal was sent in. */
   batch?: number
 }
 
-/** A TypeScript file that uses signalbus's published types; generated, as the repository's own build cannot resolve 'signalbus'. */
-const USES_SIGNALBUS_TYPES = `import {SignalBus, getModelsToFlush, type SignalModelClass} from 'signalbus'
-import type {DataSource} from 'typeorm'
-import {TsEsmSignal} from './entity.js'
-
-export const model: SignalModelClass<TsEsmSignal> = TsEsmSignal
-
-export async function flushTsEsmSignals(dataSource: DataSource): Promise<number> {
-  const signalbus = new SignalBus(dataSource)
-  return signalbus.flushmany(getModelsToFlush(signalbus, ['TsEsmSignal']))
-}
-`
-
-describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM and JavaScript ESM TypeORM apps', function () {
+describe('the packed package, installed into a NestJS (CommonJS, typeorm 0.3), an ESM (typeorm 1.x) and an Express-style (CommonJS, mysql) app', function () {
   this.timeout(TEST_TIMEOUT_MS)
 
   let workDirectory: string
   let tarball: PackedTarball
-  let database: DataSource
+  let queue: TestQueue
+  const databases = {} as Record<Database, DataSource>
   const apps: App[] = APP_SPECS.map((spec) => {
     const prefix = `sbp_${randomBytes(4).toString('hex')}_`
     return {...spec, directory: '', prefix, table: `${prefix}packed_signal`}
@@ -95,59 +126,75 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
     this.timeout(SETUP_TIMEOUT_MS)
     workDirectory = await mkdtemp(path.join(tmpdir(), 'signalbus-packed-'))
     tarball = await packRepository(workDirectory, NPM_TIMEOUT_MS)
-    database = await new DataSource(connectionOptions('postgres', '')).initialize()
+    queue = await TestQueue.create()
+    for (const database of ['postgres', 'mariadb'] as const) {
+      databases[database] = await new DataSource(connectionOptions(database, '')).initialize()
+    }
     await Promise.all(
       apps.map(async (app) => {
         app.directory = path.join(workDirectory, app.name)
-        await createApp(path.join(FIXTURES, app.name), app.directory, packagesFor(app), NPM_TIMEOUT_MS)
+        await createApp(path.join(FIXTURES, app.name), app.directory, [tarball.file, `typeorm@${app.typeorm}`, ...app.packages], NPM_TIMEOUT_MS)
         await createSignalTable(app)
       }),
     )
+    await writeNestEnvFile(byName('nest-commonjs'))
   })
 
   after(async () => {
-    if (database?.isInitialized) {
-      for (const app of apps) await database.query(`DROP TABLE IF EXISTS ${quoted(app.table)}`)
-      await database.destroy()
-    }
+    for (const app of apps) await databases[app.database]?.query(`DROP TABLE IF EXISTS ${quoted(app)}`)
+    for (const database of Object.values(databases)) await database.destroy()
+    await queue?.destroy()
     if (workDirectory) await rm(workDirectory, {recursive: true, force: true})
   })
 
-  function packagesFor(app: App): string[] {
-    const packages = [tarball.file, `typeorm@${app.typeorm}`, versionOf('pg'), versionOf('reflect-metadata')]
-    // ts-node works with TypeScript 5.x only (6 and 7 break it), which is what this repository pins.
-    if (app.typescript) packages.push(versionOf('typescript'), versionOf('ts-node'), versionOf('@types/node'))
-    return packages
+  /** The Nest app keeps its settings in .env, as Nest apps do: signalbus reads it through "signalbus": {"envFile"}. */
+  async function writeNestEnvFile(app: App): Promise<void> {
+    const settings = {
+      DB_TYPE: 'postgres',
+      DB_HOST: '127.0.0.1',
+      DB_PORT: '5432',
+      DB_USERNAME: 'postgres',
+      DB_NAME: 'test',
+      PACKED_APP_TABLE_PREFIX: app.prefix,
+      PACKED_APP_QUEUE: queue.name,
+      SIGNALBUS_RABBITMQ_URL: RABBITMQ_URL,
+    }
+    await writeFile(path.join(app.directory, '.env'), Object.entries(settings).map(([name, value]) => `${name}=${value}\n`).join(''))
   }
 
-  const quoted = (table: string): string => database.driver.escape(table)
+  const quoted = (app: App): string => databases[app.database].driver.escape(app.table)
 
   /** The table the app's entity maps (as its migration would create it; signalbus never alters a schema). */
   async function createSignalTable(app: App): Promise<void> {
-    await database.query(
-      `CREATE TABLE ${quoted(app.table)} (` +
-        `"id" SERIAL PRIMARY KEY, "message" varchar NOT NULL, "createdAt" timestamp NOT NULL DEFAULT now())`,
-    )
+    const columns =
+      app.database === 'postgres'
+        ? `"id" SERIAL PRIMARY KEY, "message" varchar NOT NULL, "createdAt" timestamp NOT NULL DEFAULT now()`
+        : '`id` int AUTO_INCREMENT PRIMARY KEY, `message` varchar(255) NOT NULL, `createdAt` timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)'
+    await databases[app.database].query(`CREATE TABLE ${quoted(app)} (${columns})`)
   }
 
   /** Empties the app's table and inserts `count` rows: ids 1…count, messages "message 1"…. */
   async function refill(app: App, count: number): Promise<void> {
-    await database.query(`TRUNCATE ${quoted(app.table)} RESTART IDENTITY`)
-    await database.query(`INSERT INTO ${quoted(app.table)} ("message") SELECT 'message ' || n FROM generate_series(1, $1) n`, [count])
+    const database = databases[app.database]
+    await database.query(`TRUNCATE ${quoted(app)}${app.database === 'postgres' ? ' RESTART IDENTITY' : ''}`)
+    const values = Array.from({length: count}, (_, index) => `('message ${index + 1}')`).join(', ')
+    if (count > 0) await database.query(`INSERT INTO ${quoted(app)} (${database.driver.escape('message')}) VALUES ${values}`)
   }
 
   async function pendingRows(app: App): Promise<number> {
-    const rows = (await database.query(`SELECT COUNT(*) AS count FROM ${quoted(app.table)}`)) as Array<{count: string}>
+    const rows = (await databases[app.database].query(`SELECT COUNT(*) AS count FROM ${quoted(app)}`)) as Array<{count: string}>
     return Number(rows[0]!.count)
   }
 
+  /** `npx signalbus …` in the app; the Nest app gets its settings from .env only, the others from the environment. */
   function signalbus(app: App, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return run('npx', ['signalbus', ...args], {
-      cwd: app.directory,
-      env: {PACKED_APP_TABLE_PREFIX: app.prefix, PACKED_APP_SENT_LOG: path.join(workDirectory, `${app.name}-unused.jsonl`), ...env},
-      timeoutMs: CLI_TIMEOUT_MS,
-    })
+    const appEnv: Record<string, string> =
+      app.name === 'nest-commonjs' ? {} : {PACKED_APP_TABLE_PREFIX: app.prefix, PACKED_APP_SENT_LOG: path.join(workDirectory, `${app.name}-unused.jsonl`)}
+    return run('npx', ['signalbus', ...args], {cwd: app.directory, env: {...appEnv, ...env}, timeoutMs: CLI_TIMEOUT_MS})
   }
+
+  const inApp = (app: App, command: string, args: string[]): Promise<CliResult> =>
+    run(command, args, {cwd: app.directory, timeoutMs: CLI_TIMEOUT_MS})
 
   it('npm pack ships dist/ (ESM and CommonJS JavaScript and .d.ts), bin/run.js, oclif.manifest.json, README.md and package.json, nothing else', () => {
     const shipped = (file: string): boolean =>
@@ -167,6 +214,20 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
       'dist/commands/flushmany.js',
       'dist/commands/signals.js',
     ])
+    expect(tarball.files.filter((file) => file.startsWith('dist/cjs/cli/') || file.startsWith('dist/cjs/commands/')), 'the CLI is ESM only').to.deep.equal([])
+  })
+
+  it('every app, on typeorm 0.3 or 1.x, has one typeorm copy, shared with signalbus, and no driver it did not ask for', () => {
+    for (const app of apps) {
+      const signalbusDirectory = path.join(app.directory, 'node_modules', 'signalbus')
+      expect(existsSync(path.join(signalbusDirectory, 'node_modules', 'typeorm')), `${app.name}: a second typeorm under signalbus`).to.equal(false)
+      const appCopy = typeormPackageDirectory(app.directory)
+      expect(typeormPackageDirectory(path.join(signalbusDirectory, 'dist')), app.name).to.equal(appCopy)
+      expect(typeormPackageDirectory(path.join(signalbusDirectory, 'dist', 'cjs')), app.name).to.equal(appCopy)
+      expect(packageVersion(appCopy), app.name).to.equal(app.typeorm)
+      const unwanted = app.database === 'postgres' ? ['mysql2', 'mysql'] : ['pg', 'mysql2']
+      for (const driver of unwanted) expect(existsSync(path.join(app.directory, 'node_modules', driver)), `${app.name}: ${driver}`).to.equal(false)
+    }
   })
 
   it('signals --strict -m <Model> exits 0 and lists the model with its table, burst count, pending count and age', async () => {
@@ -187,26 +248,30 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
     await inEvery(apps, async (app) => {
       await refill(app, ROWS)
       const sentLog = path.join(workDirectory, `${app.name}-sent-${randomBytes(4).toString('hex')}.jsonl`)
-      const result = await signalbus(app, ['flushmany'], {PACKED_APP_SENT_LOG: sentLog})
+      const result = await signalbus(app, ['flushmany'], app.delivery === 'log' ? {PACKED_APP_SENT_LOG: sentLog} : {})
       expect(result.code, explain(result)).to.equal(0)
       expect(result.stderrLines, 'stderr').to.deep.equal([])
       expect(result.stdout.trim()).to.equal(`${ROWS} signals have been successfully processed.`)
-      const sent = (await readFile(sentLog, 'utf8'))
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line) => JSON.parse(line) as SentRecord)
+      const sent = app.delivery === 'log' ? await readSentLog(sentLog) : await readQueue()
       expect(sent.map((record) => record.id).sort((a, b) => a - b)).to.deep.equal(Array.from({length: ROWS}, (_, index) => index + 1))
       for (const {batch: _batch, ...record} of sent) {
         expect(record).to.deep.equal({entity: app.model, id: record.id, message: `message ${record.id}`, createdAtIsDate: true})
       }
-      if (app.name === 'js-esm') {
-        const bursts = sent.map((record) => record.batch)
+      const bursts = sent.map((record) => record.batch).filter((size) => size !== undefined)
+      if (bursts.length > 0) {
         expect(bursts.filter((size) => size === BURST), 'signals sent in full bursts').to.have.length(2 * BURST)
         expect(bursts.filter((size) => size === ROWS - 2 * BURST), 'signals sent in the last burst').to.have.length(ROWS - 2 * BURST)
       }
       expect(await pendingRows(app), 'rows left').to.equal(0)
     })
   })
+
+  /** What reached the Nest app's RabbitMQ queue: persistent JSON messages whose message id is the primary key. */
+  async function readQueue(): Promise<SentRecord[]> {
+    const messages = await queue.drainMessages()
+    for (const message of messages) expect(message.messageId).to.equal(String((message.body as SentRecord).id))
+    return messages.map((message) => message.body as SentRecord)
+  }
 
   it('CI smoke check: signals --strict -m Nope exits 2 with one line naming the unknown model', async () => {
     await inEvery(apps, async (app) => {
@@ -217,7 +282,7 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
     })
   })
 
-  it('CI smoke check: signals --strict exits 2 with one line when a signal table is missing from the database', async () => {
+  it('CI smoke check: signals --strict exits 2 with one line when a signal table is missing (the environment wins over .env)', async () => {
     await inEvery(apps, async (app) => {
       const missingTable = `${app.prefix}missing_packed_signal`
       const result = await signalbus(app, ['signals', '--strict', '-m', app.model], {PACKED_APP_TABLE_PREFIX: `${app.prefix}missing_`})
@@ -237,42 +302,71 @@ describe('the packed package, installed into TypeScript CommonJS, TypeScript ESM
     })
   })
 
-  it(`an app pinned to typeorm ${TYPEORM_BELOW_OUR_RANGE} gets its own typeorm module instance beside signalbus's, and the CLI accepts its DataSource`, async () => {
-    const app = byName('ts-commonjs')
-    const appCopy = typeormPackageDirectory(app.directory)
-    const signalbusCopy = typeormPackageDirectory(path.join(app.directory, 'node_modules', 'signalbus', 'dist'))
-    expect(signalbusCopy, 'two copies: `instanceof DataSource` would fail across them').not.to.equal(appCopy)
-    expect(packageVersion(appCopy)).to.equal(TYPEORM_BELOW_OUR_RANGE)
-    expect(packageVersion(signalbusCopy)).not.to.equal(TYPEORM_BELOW_OUR_RANGE)
-    await refill(app, 3)
-    const result = await signalbus(app, ['pending', '--json'])
-    expect(result.code, explain(result)).to.equal(0)
-    expect(JSON.parse(result.stdout)).to.deep.equal({pending: {[app.model]: 3}, total: 3})
+  describe('the NestJS app (CommonJS, typeorm 0.3, @nestjs/typeorm)', () => {
+    it('builds with tsc: executeAtomic(this.dataSource, …) type-checks without casts (module commonjs)', async () => {
+      const app = byName('nest-commonjs')
+      const build = await inApp(app, 'npm', ['run', '--silent', 'build'])
+      expect(build.code, explain(build)).to.equal(0)
+      expect(existsSync(path.join(app.directory, 'dist', 'orders', 'orders.service.js'))).to.equal(true)
+    })
+
+    it('type-checks with module node16 too (the "require" condition types)', async () => {
+      const typecheck = await inApp(byName('nest-commonjs'), 'npx', ['tsc', '-p', 'tsconfig.node16.json'])
+      expect(typecheck.code, explain(typecheck)).to.equal(0)
+    })
+
+    it("passes its Jest test (default CommonJS runtime, no transformIgnorePatterns) that imports a signal entity and records a signal", async () => {
+      const app = byName('nest-commonjs')
+      await refill(app, 0)
+      const jest = await inApp(app, 'npx', ['jest', '--ci'])
+      expect(jest.code, explain(jest)).to.equal(0)
+      expect(jest.stderr).to.match(/Tests:\s+3 passed, 3 total/)
+      expect(await pendingRows(app), 'the signal the Jest test recorded').to.equal(1)
+    })
+
+    it('a data source that fails for want of its settings names the env file that was loaded, in one line (exit 2)', async () => {
+      const app = byName('nest-commonjs')
+      await writeFile(path.join(app.directory, 'empty.env'), '# nothing here\n')
+      const empty = await signalbus(app, ['signals', '--env-file', 'empty.env'])
+      expect(empty.code, explain(empty)).to.equal(2)
+      expect(empty.stderrLines).to.have.length(1)
+      expect(empty.stderrLines[0]).to.match(/Wrong driver: "undefined" given.* \(environment file loaded: empty\.env\)$/)
+    })
   })
 
-  it(`apps on the latest typeorm ${TYPEORM_MAJOR}.x share one typeorm copy with signalbus (npm dedupes it)`, () => {
-    for (const app of apps.filter((candidate) => candidate.typeorm === TYPEORM_MAJOR)) {
-      const appCopy = typeormPackageDirectory(app.directory)
-      expect(typeormPackageDirectory(path.join(app.directory, 'node_modules', 'signalbus', 'dist')), app.name).to.equal(appCopy)
-    }
+  describe('the ESM app (typeorm 1.x)', () => {
+    it("imports the library in plain Node, and its TypeScript (NodeNext, the \"import\" condition types) type-checks without casts", async () => {
+      const app = byName('ts-esm')
+      const imported = await inApp(app, 'node', ['--input-type=module', '-e', "const m = await import('signalbus'); console.log(JSON.stringify(Object.keys(m)))"])
+      expect(imported.code, explain(imported)).to.equal(0)
+      expect(JSON.parse(imported.stdout)).to.include.members(['SignalBus', 'getModelsToFlush', 'executeAtomic', 'RabbitmqPublisher'])
+      const typecheck = await inApp(app, 'npx', ['tsc', '--noEmit', '-p', '.'])
+      expect(typecheck.code, explain(typecheck)).to.equal(0)
+    })
   })
 
-  it('the library imports from a JavaScript ESM app, and its published types check in a TypeScript ESM app', async () => {
-    const jsApp = byName('js-esm')
-    const imported = await run(
-      'node',
-      ['--input-type=module', '-e', "const m = await import('signalbus'); console.log(JSON.stringify(Object.keys(m)))"],
-      {cwd: jsApp.directory, timeoutMs: CLI_TIMEOUT_MS},
-    )
-    expect(imported.code, explain(imported)).to.equal(0)
-    expect(JSON.parse(imported.stdout)).to.include.members(['SignalBus', 'getModelsToFlush', 'executeAtomic', 'RabbitmqPublisher'])
-
-    const tsApp = byName('ts-esm')
-    await writeFile(path.join(tsApp.directory, 'src', 'uses-signalbus.ts'), USES_SIGNALBUS_TYPES)
-    const typecheck = await run('npx', ['tsc', '--noEmit', '-p', '.'], {cwd: tsApp.directory, timeoutMs: CLI_TIMEOUT_MS})
-    expect(typecheck.code, explain(typecheck)).to.equal(0)
+  describe('the Express-style app (CommonJS JavaScript, typeorm 0.3, mysql driver, MariaDB)', () => {
+    it("require('signalbus') works in plain Node: executeAtomic records signals that flushmany then sends", async () => {
+      const app = byName('express-mysql')
+      await refill(app, 0)
+      const placed = await run('node', ['place-orders.js', '5'], {cwd: app.directory, env: {PACKED_APP_TABLE_PREFIX: app.prefix}, timeoutMs: CLI_TIMEOUT_MS})
+      expect(placed.code, explain(placed)).to.equal(0)
+      expect(JSON.parse(placed.stdout)).to.deep.equal({placed: 5})
+      const sentLog = path.join(workDirectory, `express-placed-${randomBytes(4).toString('hex')}.jsonl`)
+      const result = await signalbus(app, ['flushmany', '--json'], {PACKED_APP_SENT_LOG: sentLog})
+      expect(result.code, explain(result)).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.include({sent: 5})
+      expect((await readSentLog(sentLog)).map((record) => record.message).sort()).to.deep.equal(['message 1', 'message 2', 'message 3', 'message 4', 'message 5'])
+    })
   })
 })
+
+async function readSentLog(file: string): Promise<SentRecord[]> {
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as SentRecord)
+}
 
 /** Runs `check` for every app at once; the error names the apps that failed and why. */
 async function inEvery(apps: App[], check: (app: App) => Promise<void>): Promise<void> {

@@ -48,3 +48,16 @@ export function errorCode(error: unknown): string | number | undefined {
   const found = candidate?.driverError?.errno ?? candidate?.driverError?.code ?? candidate?.errno ?? candidate?.code
   return typeof found === 'string' || typeof found === 'number' ? found : undefined
 }
+
+/** The older mysql package's codes for a query sent on a connection that a fatal error already closed. */
+const AFTER_FATAL_ERROR_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_DESTROY'])
+
+/**
+ * A MySQL client error that means the connection is gone. mysql2 also makes TypeORM release the query runner;
+ * the older mysql package does not, and then says only "Cannot enqueue Query after fatal error".
+ */
+export function isFatalConnectionError(error: unknown): boolean {
+  const candidate = error as {fatal?: unknown; driverError?: {fatal?: unknown}}
+  const code = errorCode(error)
+  return (candidate?.driverError?.fatal ?? candidate?.fatal) === true || (typeof code === 'string' && AFTER_FATAL_ERROR_CODES.has(code))
+}

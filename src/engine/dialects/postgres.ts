@@ -3,6 +3,7 @@
 import type {EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
+import {dataSourceOf} from '../../typeorm-compat.js'
 import {errorCode, sqlLimit, type Dialect} from './dialect.js'
 
 const SERIALIZATION_FAILURE = '40001'
@@ -44,7 +45,7 @@ function claimStatements(table: SignalTable, limit: string): string[] {
  */
 async function queryThroughDriver(runner: QueryRunner, sql: string): Promise<Array<{rows: RawRow[]}>> {
   if (runner.isReleased) throw new Error('Query runner already released. Cannot run queries anymore.')
-  const {logger} = runner.dataSource
+  const {logger} = dataSourceOf(runner)
   const client = (await runner.connect()) as PgClient
   logger.logQuery(sql, undefined, runner)
   try {
