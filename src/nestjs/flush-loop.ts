@@ -57,6 +57,7 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
     loop.controller.abort()
     await loop.done
     this.loop = undefined
+    this.logger.info('The flush loop has stopped.')
   }
 
   private start(options: FlushLoopOptions): void {
@@ -74,7 +75,6 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
       async () => {
         try {
           const report = await this.bus.flushmanyReport(models, {burst: options.burst, signal: controller.signal})
-          if (report.sent > 0) this.logger.debug(`${report.sent} signals sent in ${report.seconds.toFixed(3)} s.`)
           return report.failed.length === 0
         } finally {
           this.completedRounds += 1
@@ -82,6 +82,8 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
       },
     ).catch((error: unknown) => this.logger.error(`The flush loop stopped: ${describeError(error)}`))
     this.loop = {controller, done}
+    const which = models === undefined ? 'every signal model' : models.map((model) => model.name).join(', ')
+    this.logger.info(`Flushing ${which} every ${options.intervalSeconds} s.`)
   }
 }
 
