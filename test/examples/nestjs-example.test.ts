@@ -115,6 +115,13 @@ describe('examples/nestjs', () => {
     await database.destroy()
   })
 
+  it('type-checks with module commonjs and Node10 resolution too, as Nest apps before v11 were set up', async () => {
+    const tsconfig = path.join(path.dirname(envFile), 'tsconfig.node10.json')
+    const options = {module: 'commonjs', moduleResolution: 'node10', noEmit: true}
+    await writeFile(tsconfig, JSON.stringify({extends: path.join(EXAMPLE, 'tsconfig.json'), compilerOptions: options, include: [path.join(EXAMPLE, 'src')]}))
+    await promisify(execFile)(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', tsconfig], {timeout: 120_000})
+  })
+
   it('OrdersService inserts each order with its signal, and the module’s SignalBus delivers them to the queue', async () => {
     const app = await bootApp()
     try {
