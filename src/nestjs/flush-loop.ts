@@ -17,7 +17,6 @@ interface RunningLoop {
 
 export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private loop: RunningLoop | undefined
-  private completedRounds = 0
   private readonly models: SignalModel[] | undefined
 
   constructor(
@@ -37,11 +36,6 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
     return this.loop !== undefined
   }
 
-  /** Rounds finished since the application started, failed ones included. */
-  get rounds(): number {
-    return this.completedRounds
-  }
-
   onApplicationBootstrap(): void {
     if (this.options !== undefined) this.start(this.options)
   }
@@ -56,6 +50,7 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
     if (loop === undefined) return
     loop.controller.abort()
     await loop.done
+    if (this.loop !== loop) return // stopped by a concurrent call
     this.loop = undefined
     this.logger.info('The flush loop has stopped.')
   }
@@ -73,12 +68,9 @@ export class SignalbusFlushLoop implements OnApplicationBootstrap, BeforeApplica
           this.logger.warn(`A flush round failed (${describeError(error)}); the next round starts in ${retryInSeconds} s.`),
       },
       async () => {
-        try {
-          const report = await this.bus.flushmanyReport(models, {burst: options.burst, signal: controller.signal})
-          return report.failed.length === 0
-        } finally {
-          this.completedRounds += 1
-        }
+        const report = await this.bus.flushmanyReport(models, {burst: options.burst, signal: controller.signal})
+        // Each failure was logged by SignalBus; this names the models in the backoff warning.
+        if (report.failed.length > 0) throw new Error(`flushing failed for ${report.failed.map((failure) => failure.model).join(', ')}`)
       },
     ).catch((error: unknown) => this.logger.error(`The flush loop stopped: ${describeError(error)}`))
     this.loop = {controller, done}

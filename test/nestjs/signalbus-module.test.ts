@@ -195,6 +195,17 @@ describe('SignalbusModule (signalbus/nestjs)', function () {
     await eventually(async () => (await pendingRows(NestTestSignal)) === 0)
   })
 
+  it('a failing round is logged with the backoff, its rows stay pending, and the loop goes on until shutdown', async () => {
+    await boot([typeorm(), SignalbusModule.forRoot({rabbitmq: {url: 'amqp://guest:guest@127.0.0.1:1'}, flushLoop: {intervalSeconds: 0.1}})])
+    await app!.get(DataSource).getRepository(NestTestSignal).insert({label: 'x'})
+    await eventually(async () => logger.lines.some((line) => line.startsWith('warn [Signalbus] A flush round failed')))
+    const warning = logger.lines.find((line) => line.startsWith('warn [Signalbus] A flush round failed'))!
+    expect(warning).to.match(/^warn \[Signalbus\] A flush round failed \(flushing failed for NestTestSignal\); the next round starts in [\d.]+ s\.$/)
+    expect(logger.lines.some((line) => line.startsWith('error [Signalbus]') && line.includes('Could not connect to RabbitMQ'))).to.equal(true)
+    expect(await pendingRows(NestTestSignal)).to.equal(1)
+    expect(app!.get(SignalbusFlushLoop).running).to.equal(true)
+  })
+
   it('shutdown lets the burst being sent commit, then stops the loop before the DataSource is destroyed and closes the publisher', async () => {
     await boot([typeorm(), SignalbusModule.forRoot({rabbitmq: {url: RABBITMQ_URL}, flushLoop: {intervalSeconds: 0.1, burst: 1}})])
     const dataSource = app!.get(DataSource)
