@@ -4,7 +4,7 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel; startup includes the TypeScript data source case).
+// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel).
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,7 +25,7 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel').split(',').map((name) => name.trim()),
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
@@ -67,10 +67,8 @@ try {
   for (const db of Object.values(databases)) await createTable(db)
   if (config.sections.includes('throughput')) await benchThroughput()
   if (config.sections.includes('memory')) await benchMemory()
-  if (config.sections.includes('startup')) {
-    await benchStartup()
-    await benchTypescriptStartup()
-  }
+  if (config.sections.includes('startup')) await benchStartup()
+  if (config.sections.includes('typescript')) await benchTypescriptStartup()
   if (config.sections.includes('parallel')) await benchParallel()
 } finally {
   for (const db of Object.values(databases)) {

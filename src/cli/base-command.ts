@@ -11,6 +11,7 @@ import {SignalBus} from '../signalbus.js'
 import {describeTypeormFor} from '../typeorm-compat.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {envFilesNote, loadEnvFiles, resolveEnvFiles} from './env-files.js'
+import {describeTypescriptLoading} from './typescript/register.js'
 import {exitCodeFor} from './exit-codes.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
@@ -79,9 +80,11 @@ export abstract class SignalbusCommand extends Command {
     const path = await resolveDataSourcePath(flags['data-source'], {cwd, env: process.env})
     this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
     const note = envFilesNote(envFiles, cwd)
-    const dataSource = await loadDataSource(path).catch((error: unknown) => {
+    const dataSource = await loadDataSource(path, {sourceMaps: this.out.isVerbose}).catch((error: unknown) => {
       throw withNote(error, note)
     })
+    const typescript = describeTypescriptLoading()
+    if (typescript !== undefined) this.out.debug(typescript)
     await routeTypeormLogsToStderr(dataSource)
     try {
       await initializeForFlushing(dataSource).catch((error: unknown) => {
@@ -111,9 +114,18 @@ export abstract class SignalbusCommand extends Command {
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     this.out.error(describeError(error))
-    if (this.out.isVerbose && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (this.out.isVerbose) process.stderr.write(stacksOf(error))
     this.exit(exitCodeFor(error))
   }
+}
+
+/** The stack of the error and of each cause under it (where a user's module failed), for --verbose. */
+function stacksOf(error: unknown): string {
+  const stacks: string[] = []
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current.stack) stacks.push(depth === 0 ? current.stack : `Caused by: ${current.stack}`)
+  }
+  return stacks.map((stack) => `${stack}\n`).join('')
 }
 
 /**

@@ -45,13 +45,21 @@ async function assertIsFile(filePath: string): Promise<void> {
   if (!stats.isFile()) throw new SignalbusConfigError(`Data source file "${filePath}" is not a file.`)
 }
 
+export interface LoadOptions {
+  /**
+   * Map stack traces of TypeScript files to their .ts lines (Node's source maps). Off by default: Node then also
+   * reads the source maps of every package that ships them (typeorm's are ~15 MB), so the CLI turns it on for --verbose.
+   */
+  sourceMaps?: boolean
+}
+
 /** Imports the user's data source file and returns the one DataSource it exports, not initialized. */
-export async function loadDataSource(filePath: string): Promise<DataSource> {
+export async function loadDataSource(filePath: string, options: LoadOptions = {}): Promise<DataSource> {
   const file = path.resolve(filePath)
   assertSupportedTypeormFor(file)
   let found: Map<object, string>
   try {
-    found = await findDataSources(await importDataSourceFile(file))
+    found = await findDataSources(await importDataSourceFile(file, options))
   } catch (error) {
     if (error instanceof SignalbusConfigError) throw error
     throw new SignalbusConfigError(`Could not load data source file "${file}": ${describeError(error)}`, {cause: error})
@@ -102,13 +110,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Imports (or, for CommonJS TypeScript, requires) the file and returns what it exports. */
-async function importDataSourceFile(file: string): Promise<unknown> {
+async function importDataSourceFile(file: string, options: LoadOptions): Promise<unknown> {
   const extension = path.extname(file).toLowerCase()
   // Node itself tells ESM from CommonJS JavaScript by extension and package.json "type".
   if (['.js', '.mjs', '.cjs'].includes(extension)) return import(pathToFileURL(file).href)
   if (!['.ts', '.mts', '.cts'].includes(extension)) {
     throw new SignalbusConfigError(`Data source file "${file}" must end in .js, .mjs, .cjs, .ts, .mts or .cts.`)
   }
-  const {system} = registerTypescript(file)
+  const {system} = registerTypescript(file, {sourceMaps: options.sourceMaps === true})
   return system === 'commonjs' ? createRequire(file)(file) : import(pathToFileURL(file).href)
 }

@@ -7,10 +7,10 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {loadDataSource, resolveDataSourcePath} from '../../src/cli/data-source-file.js'
 import {SignalbusConfigError} from '../../src/errors.js'
-import {repoRoot} from '../helpers/paths.js'
+import {repoRoot, testTreeRoot} from '../helpers/paths.js'
 
 const FIXTURES = path.join(repoRoot, 'test', 'fixtures', 'data-sources')
-const LOADER_MODULE = path.join(repoRoot, 'test-dist', 'src', 'cli', 'data-source-file.js')
+const LOADER_MODULE = path.join(testTreeRoot, 'src', 'cli', 'data-source-file.js')
 const PROBE = path.join(FIXTURES, 'load.mjs')
 
 interface EntityInfo {

@@ -64,9 +64,12 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return startCli(args, options).done
 }
 
+/** Set for a whole test run (which MariaDB client the fixtures use), so children keep it. */
+const RUN_WIDE = new Set(['SIGNALBUS_TEST_MYSQL_CONNECTOR'])
+
 /** The parent's environment without variables that would change how the CLI behaves. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = {...process.env}
-  for (const name of Object.keys(env)) if (name.startsWith('SIGNALBUS_') || name === 'DEBUG') delete env[name]
+  for (const name of Object.keys(env)) if ((name.startsWith('SIGNALBUS_') && !RUN_WIDE.has(name)) || name === 'DEBUG') delete env[name]
   return env
 }

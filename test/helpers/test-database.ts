@@ -8,13 +8,13 @@ import {initializeForFlushing} from '../../src/index.js'
 import {makeDataSource, type DialectName} from '../fixtures/signals/data-sources.js'
 import {Signal} from '../fixtures/signals/entities.js'
 import type {SentRecord} from '../fixtures/signals/test-controls.js'
-import {repoRoot} from './paths.js'
+import {testTreeRoot} from './paths.js'
 
 const INSERT_CHUNK = 500
 
-/** A fixture's compiled JavaScript (tests run from test-dist/). */
+/** A fixture's compiled JavaScript, in the test tree this test runs from (test-dist/ or its typeorm 0.3 copy). */
 export function compiledFixture(relative: string): string {
-  return join(repoRoot, 'test-dist', 'test', 'fixtures', relative)
+  return join(testTreeRoot, 'test', 'fixtures', relative)
 }
 
 export class TestDatabase {

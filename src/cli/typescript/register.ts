@@ -11,7 +11,7 @@ import {cacheDirectoryFor, chooseTranspiler, type ModuleSystem, type TranspileSe
 let registered: {settings: TranspileSettings; esm: boolean} | undefined
 
 /** Registers the hooks for `file` (once per process; ESM hooks added if a later file needs them) and says how it will be loaded. */
-export function registerTypescript(file: string): {system: ModuleSystem; settings: TranspileSettings} {
+export function registerTypescript(file: string, options: {sourceMaps: boolean}): {system: ModuleSystem; settings: TranspileSettings} {
   const system = moduleSystemOf(file)
   if (registered === undefined) {
     const settings: TranspileSettings = {
@@ -20,6 +20,8 @@ export function registerTypescript(file: string): {system: ModuleSystem; setting
       cacheDirectory: cacheDirectoryFor(file),
     }
     installCommonjsHooks(settings)
+    // Compiled files carry inline source maps: with Node's source maps on, stack traces name the .ts lines.
+    if (options.sourceMaps) process.setSourceMapsEnabled(true)
     registered = {settings, esm: false}
   }
   if (system === 'esm' && !registered.esm) {
@@ -29,3 +31,14 @@ export function registerTypescript(file: string): {system: ModuleSystem; setting
   return {system, settings: registered.settings}
 }
 
+
+/** For --verbose: how TypeScript files are being compiled in this process, if any were. */
+export function describeTypescriptLoading(): string | undefined {
+  if (registered === undefined) return undefined
+  const {transpiler, project, cacheDirectory} = registered.settings
+  const name = transpiler.kind === 'swc' ? '@swc/core' : 'typescript'
+  return (
+    `TypeScript compiled with ${name} ${transpiler.version} (${transpiler.entry}), ` +
+    `tsconfig ${project.configFile ?? 'none (defaults)'}, cache ${cacheDirectory ?? 'off'}`
+  )
+}

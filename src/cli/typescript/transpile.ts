@@ -19,7 +19,7 @@ export const CACHE_DIR_ENV = 'SIGNALBUS_TS_CACHE_DIR'
 
 const PACKAGES: Record<TranspilerKind, string> = {swc: '@swc/core', typescript: 'typescript'}
 /** Bumped when the way options are derived changes, so that older cache entries are not used. */
-const CACHE_FORMAT = 1
+const CACHE_FORMAT = 2
 
 export interface TranspilerInfo {
   kind: TranspilerKind
@@ -147,7 +147,9 @@ export function swcOptions(compilerOptions: Record<string, unknown>, file: strin
     filename: file,
     swcrc: false,
     configFile: false,
-    sourceMaps: false,
+    // Inline, so that stack traces (--verbose) point into the .ts file: register() enables Node's source maps.
+    sourceMaps: 'inline',
+    inlineSourcesContent: false,
     isModule: system === 'esm' ? true : 'unknown',
     jsc: {
       parser: {syntax: 'typescript', tsx: file.endsWith('.tsx'), decorators: true, dynamicImport: true},
@@ -226,6 +228,7 @@ function transpileWithTypescript(settings: TranspileSettings, file: string, sour
   const options = ts.convertCompilerOptionsFromJson(json, basePath).options
   options['module'] = system === 'commonjs' ? ts.ModuleKind['CommonJS'] : ts.ModuleKind['ESNext']
   options['moduleResolution'] = ts.ModuleResolutionKind['Node10']
+  options['inlineSourceMap'] = true
   const output = ts.transpileModule(source, {compilerOptions: options, fileName: file, reportDiagnostics: true})
   const errors = (output.diagnostics ?? []).filter((diagnostic) => (diagnostic as {category: number}).category === 1)
   if (errors.length > 0) {
