@@ -1,0 +1,7 @@
+// The orders feature: controller and service (SignalbusTransactions comes from the global SignalbusModule).
+import {Module} from '@nestjs/common'
+import {OrdersController} from './orders.controller'
+import {OrdersService} from './orders.service'
+
+@Module({controllers: [OrdersController], providers: [OrdersService]})
+export class OrdersModule {}
