@@ -31,14 +31,16 @@ export class TestQueue {
     return (await this.drainMessages()).map((message) => message.messageId)
   }
 
-  /** Takes every message off the queue and returns each one's message id and JSON body. */
+  /** Takes every message off the queue and returns each one's message id and body (parsed when it is JSON). */
   async drainMessages(): Promise<Array<{messageId: string; body: unknown}>> {
     await this.reconnectIfClosed()
     const messages: Array<{messageId: string; body: unknown}> = []
     for (;;) {
       const message = await this.channel.get(this.name, {noAck: true})
       if (message === false) return messages
-      messages.push({messageId: String(message.properties.messageId), body: JSON.parse(message.content.toString('utf8')) as unknown})
+      const text = message.content.toString('utf8')
+      const isJson = message.properties.contentType === 'application/json'
+      messages.push({messageId: String(message.properties.messageId), body: isJson ? (JSON.parse(text) as unknown) : text})
     }
   }
 

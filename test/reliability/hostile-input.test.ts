@@ -69,7 +69,7 @@ describe('hostile input', function () {
     const keys = await seedRows(run.db, LedgerSignal, 20)
     const result = await run.run(['flushmany'])
     expect(expectOneErrorLine(result, 2)).to.equal(
-      `Error: Could not load data source file "${DATA_SOURCE_FILE}": the configuration service is down`,
+      `Error: Could not load data source file "${DATA_SOURCE_FILE}": the configuration service is down (no environment file was loaded: pass --env-file PATH if the data source reads one)`,
     )
     expect(run.delivered()).to.deep.equal([])
     await run.expectNothingLost(keys, result)
