@@ -58,3 +58,8 @@ function messageOf(error: unknown): string {
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
 }
+
+/** A dead-letter command or call needs signalbus's bookkeeping tables, and they do not exist. */
+export class BookkeepingNotSetUpError extends SignalbusConfigError {
+  override name = 'BookkeepingNotSetUpError'
+}

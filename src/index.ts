@@ -12,7 +12,20 @@ export type {ModelNameOptions, UnknownNameHandling} from './model-names.js'
 export {DEFAULT_BURST_COUNT} from './signal-model.js'
 export type {SignalInstance, SignalModel, SignalModelClass} from './signal-model.js'
 export type {FlushFailure, FlushReport} from './flush-report.js'
-export {DatabaseError, DeliveryError, FlushError, SignalSendError, SignalbusConfigError} from './errors.js'
+export {
+  BookkeepingNotSetUpError,
+  DatabaseError,
+  DeliveryError,
+  FlushError,
+  SignalSendError,
+  SignalbusConfigError,
+} from './errors.js'
+export {DeadLetters, parseKeyArgument} from './dead-letters/index.js'
+export type {DeadLetter, DeadLetterKey, RequeueFailure, RequeueOptions, RequeueReport} from './dead-letters/index.js'
+export type {FailureOutcome, FailureRecorder, SignalFailure} from './engine/failure-recorder.js'
+export type {RawRow, SignalTable} from './engine/signal-table.js'
+export {SETUP_PARTS} from './setup/index.js'
+export type {SetupContext, SetupPart, SetupPartPlan, SetupPlan} from './setup/index.js'
 export {initializeForFlushing} from './prepare-data-source.js'
 export {repeatEvery} from './repeat.js'
 export type {RepeatOptions} from './repeat.js'

@@ -2,6 +2,10 @@
 import type {DataSource} from 'typeorm'
 import {FlushEngine} from './engine/flush-engine.js'
 import {dialectFor} from './engine/dialects/index.js'
+import {bookkeepingFor, bookkeepingTables} from './engine/dialects/bookkeeping/index.js'
+import type {FailureRecorder} from './engine/failure-recorder.js'
+import {DeadLetters, type DeadLetter, type RequeueOptions, type RequeueReport} from './dead-letters/index.js'
+import {applySetup, setupPlan, type SetupContext, type SetupPlan} from './setup/index.js'
 import {DatabaseError, FlushError, SignalbusConfigError, describeError} from './errors.js'
 import {modelLookup} from './model-names.js'
 import {emptyReport, type FlushReport} from './flush-report.js'
@@ -11,6 +15,8 @@ import {sleep} from './sleep.js'
 
 export interface SignalBusOptions {
   logger?: Logger
+  /** Told about each signal whose own send failed; default: the dead letters (a no-op until `signalbus setup --apply`). */
+  failureRecorder?: FailureRecorder
 }
 
 /** A model as the caller may name it: the SignalModel, its entity class, or its class/table name. */
@@ -37,11 +43,16 @@ export interface SignalModelStatus {
   pending: number
   /** Age of the oldest pending signal, for models with a `@CreateDateColumn`; otherwise null. */
   oldestPendingSeconds: number | null
+  /** Signals moved to the dead letters; null when the bookkeeping tables do not exist. */
+  deadLetters: number | null
 }
 
 export class SignalBus {
   private readonly logger: Logger
   private readonly engine: FlushEngine
+  private readonly book: DeadLetters
+  /** What the engine tells about signals whose own send failed. */
+  readonly failureRecorder: FailureRecorder
   private models: SignalModel[] | undefined
 
   constructor(
@@ -53,6 +64,8 @@ export class SignalBus {
     }
     this.logger = options.logger ?? silentLogger
     this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger)
+    this.book = new DeadLetters(dataSource, (model) => this.engine.table(model))
+    this.failureRecorder = options.failureRecorder ?? this.book
   }
 
   /** Every entity of the DataSource that is a signal model, in entity order. */
@@ -96,17 +109,52 @@ export class SignalBus {
 
   /** Name, table, burst count, pending count and age of the oldest pending signal, per model. */
   async status(models?: readonly ModelRef[]): Promise<SignalModelStatus[]> {
+    const resolved = this.resolve(models)
+    const deadLetters = await this.book.counts(resolved)
     const result: SignalModelStatus[] = []
-    for (const model of this.resolve(models)) {
+    for (const model of resolved) {
       result.push({
         name: model.name,
         table: this.engine.table(model).displayName,
         burstCount: model.burstCount,
         pending: await this.countPending(model),
         oldestPendingSeconds: await this.oldestPendingSeconds(model),
+        deadLetters: deadLetters === null ? null : (deadLetters[model.name] ?? 0),
       })
     }
     return result
+  }
+
+  /** The models' dead letters (default: all models). Throws BookkeepingNotSetUpError before `signalbus setup --apply`. */
+  async deadLetters(models?: readonly ModelRef[]): Promise<DeadLetter[]> {
+    return this.book.list(this.resolve(models))
+  }
+
+  /** Dead letters per model name, or null when the bookkeeping tables do not exist. */
+  async deadLetterCounts(models?: readonly ModelRef[]): Promise<Record<string, number> | null> {
+    return this.book.counts(this.resolve(models))
+  }
+
+  /**
+   * Puts dead letters back into their tables with their original values (one transaction each) and clears their
+   * attempt counts: those with the given keys, or every one with `all`. Throws BookkeepingNotSetUpError without the tables.
+   */
+  async requeue(models: readonly ModelRef[] | undefined, options: RequeueOptions): Promise<RequeueReport> {
+    return this.book.requeue(this.resolve(models), options)
+  }
+
+  /** The statements `signalbus setup` would run for this data source (nothing is run). */
+  setupPlan(models?: readonly ModelRef[]): SetupPlan {
+    return setupPlan(this.setupContext(models))
+  }
+
+  /** Runs the setup statements idempotently (one transaction where the database allows DDL in one); returns them. */
+  async setup(models?: readonly ModelRef[]): Promise<SetupPlan> {
+    const context = this.setupContext(models)
+    const plan = setupPlan(context)
+    await applySetup(context, plan)
+    this.book.forgetTables()
+    return plan
   }
 
   /** The models whose table does not exist in the database. */
@@ -120,6 +168,18 @@ export class SignalBus {
       return missing
     } finally {
       await runner.release()
+    }
+  }
+
+  private setupContext(models: readonly ModelRef[] | undefined): SetupContext {
+    const bookkeeping = bookkeepingFor(this.dataSource)
+    return {
+      dataSource: this.dataSource,
+      databaseType: this.dataSource.options.type,
+      bookkeeping,
+      tables: bookkeepingTables(this.dataSource, bookkeeping),
+      models: this.resolve(models),
+      tableOf: (model) => this.engine.table(model),
     }
   }
 
