@@ -173,6 +173,31 @@ for (const dialect of DIALECTS) {
     }
   })
 
+  describe(`dead letters in a schema of their own on ${dialect}`, () => {
+    let db: IsolatedDatabase
+
+    beforeEach(async () => {
+      db = await IsolatedDatabase.create(dialect, deadLetterEntities(dialect), {prefix: 'app_'})
+    })
+
+    afterEach(async () => {
+      await db.destroy()
+    })
+
+    it("creates the prefixed tables in the data source's schema, moves a row there and requeues it exactly", async () => {
+      await insertRichRows(db.dataSource, dialect, RichSignal, [['acme', 1], ['acme', 2]])
+      const before = await rowSnapshot(db.dataSource, dialect, RichSignal)
+      const signalbus = new SignalBus(db.dataSource)
+      await signalbus.setup()
+      expect(await db.tableNames()).to.include.members(['app_signalbus_attempts', 'app_signalbus_dead_letters'])
+      const failure = await failureOf(signalbus, RichSignal, {tenant: 'acme', seq: 1}, {maxAttempts: 1})
+      expect(await signalbus.failureRecorder.recordFailure(failure)).to.equal('dead-lettered')
+      expect(await signalbus.deadLetterCounts([RichSignal])).to.deep.equal({RichSignal: 1})
+      expect((await signalbus.requeue([RichSignal], {all: true})).requeued).to.deep.equal({RichSignal: 1})
+      expect(await rowSnapshot(db.dataSource, dialect, RichSignal)).to.deep.equal(before)
+    })
+  })
+
   describe(`without signalbus setup on ${dialect}`, () => {
     let db: IsolatedDatabase
 

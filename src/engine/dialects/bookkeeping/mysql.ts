@@ -3,6 +3,7 @@
 // switched to UTC for the transaction, so TIMESTAMP columns come back to the microsecond whatever the time zones.
 import type {DataSource, QueryRunner} from 'typeorm'
 import {captureAlias, isHex, type BookkeepingDialect, type StoredRow} from './bookkeeping.js'
+import {createTableStatements, type BookkeepingColumnTypes} from './statements.js'
 
 const BINARY_TYPES = new Set([
   'binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit',
@@ -22,6 +23,17 @@ FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND
 
 const isBinary = (type: string): boolean => BINARY_TYPES.has(type.split(/[ (]/)[0]!.toLowerCase())
 
+/** utf8mb4_bin: keys compare exactly (case and accents matter); (255 + 500) × 4 bytes fits InnoDB's key limit. */
+const COLUMN_TYPES: BookkeepingColumnTypes = {
+  model: 'VARCHAR(255)',
+  key: 'VARCHAR(500)',
+  integer: 'INT',
+  time: 'DATETIME(6)',
+  text: 'TEXT',
+  row: 'LONGTEXT',
+  tableOptions: 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+}
+
 export function mysqlBookkeeping(dataSource: DataSource): BookkeepingDialect {
   const escape = (name: string): string => dataSource.driver.escape(name)
 
@@ -32,36 +44,7 @@ export function mysqlBookkeeping(dataSource: DataSource): BookkeepingDialect {
     transactionalDdl: false,
     qualifier: undefined,
 
-    createTables(tables) {
-      const [model, key, attempts, firstFailedAt, lastFailedAt, lastError] = [
-        'model', 'signal_key', 'attempts', 'first_failed_at', 'last_failed_at', 'last_error',
-      ].map(escape)
-      // utf8mb4_bin: keys compare exactly (case and accents matter); (255 + 500) × 4 bytes fits InnoDB's key limit.
-      const options = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
-      return [
-        `CREATE TABLE IF NOT EXISTS ${tables.attempts} (
-  ${model} VARCHAR(255) NOT NULL,
-  ${key} VARCHAR(500) NOT NULL,
-  ${attempts} INT NOT NULL,
-  ${firstFailedAt} DATETIME(6) NOT NULL,
-  ${lastFailedAt} DATETIME(6) NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-) ${options}`,
-        `CREATE TABLE IF NOT EXISTS ${tables.deadLetters} (
-  ${model} VARCHAR(255) NOT NULL,
-  ${key} VARCHAR(500) NOT NULL,
-  ${escape('signal_table')} VARCHAR(255) NOT NULL,
-  ${escape('signal_row')} LONGTEXT NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  ${attempts} INT NOT NULL,
-  ${firstFailedAt} DATETIME(6) NOT NULL,
-  ${lastFailedAt} DATETIME(6) NOT NULL,
-  ${escape('dead_lettered_at')} DATETIME(6) NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-) ${options}`,
-      ]
-    },
+    createTables: (tables) => createTableStatements(escape, tables, COLUMN_TYPES),
 
     parameter: () => '?',
     now: 'UTC_TIMESTAMP(6)',

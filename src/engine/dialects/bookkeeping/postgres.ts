@@ -3,6 +3,7 @@
 import type {DataSource, QueryRunner} from 'typeorm'
 import type {SignalTable} from '../../signal-table.js'
 import {captureAlias, isHex, type BookkeepingDialect, type StoredRow} from './bookkeeping.js'
+import {createTableStatements, type BookkeepingColumnTypes} from './statements.js'
 
 interface ColumnRow {
   name: string
@@ -20,6 +21,15 @@ const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypm
   COALESCE(to_jsonb(a) ->> 'attidentity', '') = 'a' AS identity_always
 FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`
 
+const COLUMN_TYPES: BookkeepingColumnTypes = {
+  model: 'VARCHAR(255)',
+  key: 'VARCHAR(500)',
+  integer: 'INTEGER',
+  time: 'TIMESTAMPTZ',
+  text: 'TEXT',
+  row: 'TEXT',
+}
+
 export function postgresBookkeeping(dataSource: DataSource): BookkeepingDialect {
   const escape = (name: string): string => dataSource.driver.escape(name)
 
@@ -27,34 +37,7 @@ export function postgresBookkeeping(dataSource: DataSource): BookkeepingDialect 
     transactionalDdl: true,
     qualifier: (dataSource.options as {schema?: string}).schema || undefined,
 
-    createTables(tables) {
-      const [model, key, attempts, firstFailedAt, lastFailedAt, lastError] = [
-        'model', 'signal_key', 'attempts', 'first_failed_at', 'last_failed_at', 'last_error',
-      ].map(escape)
-      return [
-        `CREATE TABLE IF NOT EXISTS ${tables.attempts} (
-  ${model} VARCHAR(255) NOT NULL,
-  ${key} VARCHAR(500) NOT NULL,
-  ${attempts} INTEGER NOT NULL,
-  ${firstFailedAt} TIMESTAMPTZ NOT NULL,
-  ${lastFailedAt} TIMESTAMPTZ NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-)`,
-        `CREATE TABLE IF NOT EXISTS ${tables.deadLetters} (
-  ${model} VARCHAR(255) NOT NULL,
-  ${key} VARCHAR(500) NOT NULL,
-  ${escape('signal_table')} VARCHAR(255) NOT NULL,
-  ${escape('signal_row')} TEXT NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  ${attempts} INTEGER NOT NULL,
-  ${firstFailedAt} TIMESTAMPTZ NOT NULL,
-  ${lastFailedAt} TIMESTAMPTZ NOT NULL,
-  ${escape('dead_lettered_at')} TIMESTAMPTZ NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-)`,
-      ]
-    },
+    createTables: (tables) => createTableStatements(escape, tables, COLUMN_TYPES),
 
     parameter: (index) => `$${index}`,
     now: 'CURRENT_TIMESTAMP',

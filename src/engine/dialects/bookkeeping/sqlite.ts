@@ -2,6 +2,7 @@
 // their storage class (integer as text, so 64-bit values survive JavaScript; blobs as hex) and restored as that class.
 import type {DataSource} from 'typeorm'
 import {captureAlias, isHex, type BookkeepingDialect, type StoredRow} from './bookkeeping.js'
+import {createTableStatements, type BookkeepingColumnTypes} from './statements.js'
 
 interface ColumnRow {
   name: string
@@ -12,6 +13,9 @@ interface ColumnRow {
 /** pragma_table_xinfo marks generated columns hidden = 2 (virtual) or 3 (stored). */
 const GENERATED = new Set([2, 3])
 
+/** Times are ISO 8601 UTC text, which sorts as time does. */
+const COLUMN_TYPES: BookkeepingColumnTypes = {model: 'TEXT', key: 'TEXT', integer: 'INTEGER', time: 'TEXT', text: 'TEXT', row: 'TEXT'}
+
 export function sqliteBookkeeping(dataSource: DataSource): BookkeepingDialect {
   const escape = (name: string): string => dataSource.driver.escape(name)
 
@@ -19,34 +23,7 @@ export function sqliteBookkeeping(dataSource: DataSource): BookkeepingDialect {
     transactionalDdl: true,
     qualifier: undefined,
 
-    createTables(tables) {
-      const [model, key, attempts, firstFailedAt, lastFailedAt, lastError] = [
-        'model', 'signal_key', 'attempts', 'first_failed_at', 'last_failed_at', 'last_error',
-      ].map(escape)
-      return [
-        `CREATE TABLE IF NOT EXISTS ${tables.attempts} (
-  ${model} TEXT NOT NULL,
-  ${key} TEXT NOT NULL,
-  ${attempts} INTEGER NOT NULL,
-  ${firstFailedAt} TEXT NOT NULL,
-  ${lastFailedAt} TEXT NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-)`,
-        `CREATE TABLE IF NOT EXISTS ${tables.deadLetters} (
-  ${model} TEXT NOT NULL,
-  ${key} TEXT NOT NULL,
-  ${escape('signal_table')} TEXT NOT NULL,
-  ${escape('signal_row')} TEXT NOT NULL,
-  ${lastError} TEXT NOT NULL,
-  ${attempts} INTEGER NOT NULL,
-  ${firstFailedAt} TEXT NOT NULL,
-  ${lastFailedAt} TEXT NOT NULL,
-  ${escape('dead_lettered_at')} TEXT NOT NULL,
-  PRIMARY KEY (${model}, ${key})
-)`,
-      ]
-    },
+    createTables: (tables) => createTableStatements(escape, tables, COLUMN_TYPES),
 
     parameter: () => '?',
     now: `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,

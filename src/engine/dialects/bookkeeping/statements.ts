@@ -2,10 +2,50 @@
 import type {SignalTable} from '../../signal-table.js'
 import type {BookkeepingDialect, BookkeepingTables, TableColumn} from './bookkeeping.js'
 
+/** The column types of the bookkeeping tables in one database, and what follows a CREATE TABLE's column list. */
+export interface BookkeepingColumnTypes {
+  readonly model: string
+  readonly key: string
+  readonly integer: string
+  readonly time: string
+  readonly text: string
+  /** The captured signal row (JSON), which may be large. */
+  readonly row: string
+  readonly tableOptions?: string
+}
+
 /** How many attempt rows one recorded failure checks for signals that are gone (delivered since). */
 export const PURGE_BATCH = 20
 
 export type Escape = (name: string) => string
+
+/** `CREATE TABLE IF NOT EXISTS` for the attempts table and the dead-letter table, both keyed by (model, signal_key). */
+export function createTableStatements(escape: Escape, tables: BookkeepingTables, types: BookkeepingColumnTypes): string[] {
+  const column = (name: string, type: string): string => `  ${escape(name)} ${type} NOT NULL,`
+  const create = (table: string, columns: string[]): string =>
+    `CREATE TABLE IF NOT EXISTS ${table} (\n${columns.join('\n')}\n  PRIMARY KEY (${escape('model')}, ${escape('signal_key')})\n)` +
+    (types.tableOptions ? ` ${types.tableOptions}` : '')
+  const identity = [column('model', types.model), column('signal_key', types.key)]
+  return [
+    create(tables.attempts, [
+      ...identity,
+      column('attempts', types.integer),
+      column('first_failed_at', types.time),
+      column('last_failed_at', types.time),
+      column('last_error', types.text),
+    ]),
+    create(tables.deadLetters, [
+      ...identity,
+      column('signal_table', types.model),
+      column('signal_row', types.row),
+      column('last_error', types.text),
+      column('attempts', types.integer),
+      column('first_failed_at', types.time),
+      column('last_failed_at', types.time),
+      column('dead_lettered_at', types.time),
+    ]),
+  ]
+}
 
 export function bookkeepingStatements(dialect: BookkeepingDialect, escape: Escape, tables: BookkeepingTables) {
   const p = (index: number): string => dialect.parameter(index)
