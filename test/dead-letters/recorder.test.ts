@@ -154,6 +154,18 @@ for (const dialect of DIALECTS) {
       expect(await signalbus.deadLetters()).to.deep.equal([])
     })
 
+    it('does not move a signal whose key already has a dead letter: the failure is an error and the row stays', async () => {
+      const failure = await failureOf(signalbus, RichSignal, {tenant: 'acme', seq: 1}, {maxAttempts: 1})
+      expect(await signalbus.failureRecorder.recordFailure(failure)).to.equal('dead-lettered')
+      await insertRichRows(db.dataSource, dialect, RichSignal, [['acme', 1]])
+      let refused: unknown
+      await signalbus.failureRecorder.recordFailure(failure).catch((error: unknown) => (refused = error))
+      expect((refused as Error).name).to.equal('DatabaseError')
+      expect((refused as Error).message).to.match(/^Recording the failure of "RichSignal" \["acme","1"\] failed: /)
+      expect(await db.count(RichSignal), 'the new row stays pending').to.equal(3)
+      expect(await signalbus.deadLetterCounts([RichSignal])).to.deep.equal({RichSignal: 1})
+    })
+
     if (dialect !== 'sqlite') {
       it('leaves a signal another flusher holds locked in its table, counted, and moves it once it is free', async () => {
         const failure = await failureOf(signalbus, RichSignal, {tenant: 'acme', seq: 1}, {maxAttempts: 1})
