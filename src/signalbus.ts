@@ -64,7 +64,7 @@ export class SignalBus {
     }
     this.logger = options.logger ?? silentLogger
     this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger)
-    this.book = new DeadLetters(dataSource, (model) => this.engine.table(model))
+    this.book = new DeadLetters(dataSource, (model) => this.engine.table(model), this.logger)
     this.failureRecorder = options.failureRecorder ?? this.book
   }
 

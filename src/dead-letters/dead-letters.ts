@@ -19,6 +19,7 @@ import {
 import type {FailureOutcome, FailureRecorder, SignalFailure} from '../engine/failure-recorder.js'
 import {describeTable, type RawRow, type SignalTable} from '../engine/signal-table.js'
 import {BookkeepingNotSetUpError, DatabaseError, SignalbusConfigError, describeError} from '../errors.js'
+import {silentLogger, type Logger} from '../logger.js'
 import type {SignalModel} from '../signal-model.js'
 import {formatKey, keyObject, storedKey, storedKeyOf, storedKeyValues, type DeadLetterKey} from './keys.js'
 
@@ -85,10 +86,13 @@ export class DeadLetters implements FailureRecorder {
   private readonly sql: BookkeepingStatements
   private setUp: Promise<boolean> | undefined
 
+  private warnedNotSetUp = false
+
   /** Does no I/O: whether the tables exist is asked once, on first use. */
   constructor(
     private readonly dataSource: DataSource,
     private readonly tableOf: (model: SignalModel) => SignalTable = defaultTableOf(dataSource),
+    private readonly logger: Logger = silentLogger,
   ) {
     this.dialect = bookkeepingFor(dataSource)
     this.tables = bookkeepingTables(dataSource, this.dialect)
@@ -115,13 +119,23 @@ export class DeadLetters implements FailureRecorder {
     this.setUp = undefined
   }
 
+  /** Without the tables: 'pending', and nothing is written (one warning per process says why nothing moves). */
   async recordFailure(failure: SignalFailure): Promise<FailureOutcome> {
-    if (!(await this.isSetUp())) return 'pending'
+    if (!(await this.isSetUp())) {
+      if (!this.warnedNotSetUp) {
+        this.warnedNotSetUp = true
+        this.logger.warn(
+          `Failing signals stay pending: signalbus's dead-letter tables do not exist (run \`signalbus setup --apply\`).`,
+        )
+      }
+      return 'pending'
+    }
     const {model, table, row} = failure
     const keyValues = table.keyColumns.map((column) => row[column])
     const key = storedKey(keyValues)
     const error = describeError(failure.error).slice(0, MAX_ERROR_LENGTH)
-    return this.inTransaction(`Recording the failure of "${model.name}" ${key}`, async (runner) => {
+    // The engine says which signal's failure this was; the error says what went wrong.
+    return this.inTransaction(undefined, async (runner) => {
       const attempts = await this.dialect.addAttempt(runner, this.tables, {model: model.name, key, error})
       let outcome: FailureOutcome = 'pending'
       if (attempts >= failure.maxAttempts) outcome = await this.moveToDeadLetters(runner, model, table, keyValues, key)
@@ -306,7 +320,7 @@ export class DeadLetters implements FailureRecorder {
   }
 
   /** Runs `work` in one bookkeeping transaction on a connection of its own; any failure rolls it all back. */
-  private async inTransaction<T>(action: string, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(action: string | undefined, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner()
     let open = false
     try {
@@ -318,8 +332,8 @@ export class DeadLetters implements FailureRecorder {
       return result
     } catch (error) {
       if (open) await this.dialect.rollback(runner).catch(() => undefined)
-      if (error instanceof DatabaseError) throw new DatabaseError(`${action} failed: ${error.message}`, {cause: error})
-      throw new DatabaseError(`${action} failed: ${describeError(error)}`, {cause: error})
+      const reason = error instanceof DatabaseError ? error.message : describeError(error)
+      throw new DatabaseError(action === undefined ? reason : `${action} failed: ${reason}`, {cause: error})
     } finally {
       await runner.release()
     }

@@ -2,7 +2,7 @@
 // requeuing it exactly, concurrency, purging, and writing nothing at all before `signalbus setup --apply`.
 import {expect} from 'chai'
 import {DataSource, type DataSourceOptions} from 'typeorm'
-import {SignalBus, initializeForFlushing} from '../../src/index.js'
+import {SignalBus, initializeForFlushing, silentLogger} from '../../src/index.js'
 import {deadLetterEntities, RichSignalOn} from '../fixtures/dead-letters/entities.js'
 import {DIALECTS} from '../fixtures/signals/data-sources.js'
 import {Signal} from '../fixtures/signals/entities.js'
@@ -161,7 +161,7 @@ for (const dialect of DIALECTS) {
       let refused: unknown
       await signalbus.failureRecorder.recordFailure(failure).catch((error: unknown) => (refused = error))
       expect((refused as Error).name).to.equal('DatabaseError')
-      expect((refused as Error).message).to.match(/^Recording the failure of "RichSignal" \["acme","1"\] failed: /)
+      expect((refused as Error).message).to.match(/duplicate|unique/i)
       expect(await db.count(RichSignal), 'the new row stays pending').to.equal(3)
       expect(await signalbus.deadLetterCounts([RichSignal])).to.deep.equal({RichSignal: 1})
     })
@@ -231,9 +231,14 @@ for (const dialect of DIALECTS) {
       await db.dataSource.getRepository(Signal).insert([{payload: 'p0', tags: ['a']}])
       const schemaBefore = await schemaSnapshot()
       const rowsBefore = await rowSnapshot(db.dataSource, dialect, RichSignal)
-      const signalbus = new SignalBus(db.dataSource)
+      const warnings: string[] = []
+      const logger = {...silentLogger, warn: (message: string) => warnings.push(message)}
+      const signalbus = new SignalBus(db.dataSource, {logger})
       const failure = await failureOf(signalbus, RichSignal, {tenant: 'acme', seq: 1}, {maxAttempts: 1})
       for (let attempt = 0; attempt < 3; attempt++) expect(await signalbus.failureRecorder.recordFailure(failure)).to.equal('pending')
+      expect(warnings, 'one warning says why nothing moves').to.deep.equal([
+        "Failing signals stay pending: signalbus's dead-letter tables do not exist (run `signalbus setup --apply`).",
+      ])
       controls.failOnPayload = 'p0'
       try {
         expect((await signalbus.flushmanyReport([Signal])).failed).to.have.length(1)
