@@ -1,7 +1,9 @@
 // What the poison tests share: many Signal rows seeded on the server in one statement, the send-call bound the
 // docs state, and the keys of the sends a fixture logged.
+import amqplib from 'amqplib'
 import {Signal} from '../fixtures/signals/entities.js'
 import type {SendCall} from '../fixtures/signals/test-controls.js'
+import {RABBITMQ_URL} from './rabbitmq.js'
 import type {TestDatabase} from './test-database.js'
 
 /**
@@ -45,4 +47,48 @@ export function randomPositions(count: number, how: number): number[] {
   const chosen = new Set<number>()
   while (chosen.size < how) chosen.add(Math.floor(Math.random() * count))
   return [...chosen].sort((a, b) => a - b)
+}
+
+/**
+ * Reads every message of a queue with a consumer (basic.get would take a round trip per message) and returns their
+ * message ids; stops when `expected` have arrived or nothing more came for a second.
+ */
+export async function consumeMessageIds(queue: string, expected: number): Promise<string[]> {
+  const connection = await amqplib.connect(RABBITMQ_URL)
+  try {
+    const channel = await connection.createChannel()
+    await channel.prefetch(5000)
+    const ids: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      let idle: NodeJS.Timeout = setTimeout(resolve, 1000)
+      channel
+        .consume(
+          queue,
+          (message) => {
+            if (!message) return
+            ids.push(String(message.properties.messageId))
+            channel.ack(message)
+            clearTimeout(idle)
+            if (ids.length >= expected) resolve()
+            else idle = setTimeout(resolve, 1000)
+          },
+          {noAck: false},
+        )
+        .catch(reject)
+    })
+    return ids
+  } finally {
+    await connection.close()
+  }
+}
+
+/** Seeds `count` RabbitSignal rows (payloads m0 …) on PostgreSQL with generate_series; returns their ids as keys. */
+export async function insertManyRabbitSignals(db: TestDatabase, entity: Function, count: number): Promise<string[]> {
+  if (db.dialect !== 'postgres') throw new Error('insertManyRabbitSignals seeds PostgreSQL only')
+  const table = db.dataSource.driver.escape(db.dataSource.getMetadata(entity).tableName)
+  const rows = (await db.dataSource.query(
+    `INSERT INTO ${table} (payload) SELECT 'm' || (g - 1) FROM generate_series(1, $1::int) AS g ORDER BY g RETURNING id`,
+    [count],
+  )) as Array<{id: number}>
+  return rows.map((row) => String(row.id))
 }
