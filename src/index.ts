@@ -3,7 +3,9 @@ export {SignalBus} from './signalbus.js'
 export type {
   FlushOptions,
   FlushPendingOptions,
+  ModelFlushOutcome,
   ModelRef,
+  RunOptions,
   SignalBusOptions,
   SignalModelStatus,
 } from './signalbus.js'
@@ -11,7 +13,10 @@ export {getModelsToFlush, unknownNameMessage} from './model-names.js'
 export type {ModelNameOptions, UnknownNameHandling} from './model-names.js'
 export {DEFAULT_BURST_COUNT} from './signal-model.js'
 export type {SignalInstance, SignalModel, SignalModelClass} from './signal-model.js'
-export type {FlushFailure, FlushReport} from './flush-report.js'
+export type {FailingSignal, FlushFailure, FlushReport, SignalFailures} from './flush-report.js'
+export type {SignalFailureEvent} from './engine/flush-engine.js'
+export type {FailureOutcome, FailureRecorder, SignalFailure} from './engine/failure-recorder.js'
+export type {RawRow, SignalTable} from './engine/signal-table.js'
 export {
   BookkeepingNotSetUpError,
   DatabaseError,
@@ -20,10 +25,9 @@ export {
   SignalSendError,
   SignalbusConfigError,
 } from './errors.js'
+export type {DeliveryFailureKind} from './errors.js'
 export {DeadLetters, parseKeyArgument} from './dead-letters/index.js'
 export type {DeadLetter, DeadLetterKey, RequeueFailure, RequeueOptions, RequeueReport} from './dead-letters/index.js'
-export type {FailureOutcome, FailureRecorder, SignalFailure} from './engine/failure-recorder.js'
-export type {RawRow, SignalTable} from './engine/signal-table.js'
 export {SETUP_PARTS} from './setup/index.js'
 export type {SetupContext, SetupPart, SetupPartPlan, SetupPlan} from './setup/index.js'
 export {initializeForFlushing} from './prepare-data-source.js'

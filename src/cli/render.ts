@@ -1,12 +1,19 @@
 // Human and JSON renderings of command results (the JSON shapes are documented in the README).
 import {formatKey, type DeadLetter, type RequeueReport} from '../dead-letters/index.js'
-import type {FlushReport} from '../flush-report.js'
+import {deadLetteredMessage, type FlushReport} from '../flush-report.js'
 import type {SetupPlan} from '../setup/index.js'
 import type {SignalModelStatus} from '../signalbus.js'
 import type {Output} from './output.js'
 
+/**
+ * One error line per failed model (it stopped, or some of its signals failed and stay pending), one warning line
+ * per model whose signals were moved to the dead letters, then the summary (or the JSON report) on stdout.
+ */
 export function renderFlushReport(out: Output, report: FlushReport, options: {json: boolean; quietWhenIdle: boolean}): void {
   for (const failure of report.failed) out.error(failure.error)
+  for (const [model, failures] of Object.entries(report.failedSignals)) {
+    if (failures.deadLettered > 0) out.warn(deadLetteredMessage(model, failures))
+  }
   if (options.json) {
     out.json({...report, seconds: Number(report.seconds.toFixed(3))})
     return
@@ -14,6 +21,11 @@ export function renderFlushReport(out: Output, report: FlushReport, options: {js
   if (options.quietWhenIdle && report.sent === 0) return
   const noun = report.sent === 1 ? 'signal has' : 'signals have'
   out.result(`${report.sent} ${noun} been successfully processed.`)
+}
+
+/** Exit 0 unless a model failed; signals moved to the dead letters (the rest delivered) are a success. */
+export function runSucceeded(report: FlushReport): boolean {
+  return report.failed.length === 0
 }
 
 export function renderPending(out: Output, pending: Record<string, number>, json: boolean): void {
