@@ -166,6 +166,27 @@ for (const dialect of DIALECTS) {
       expect(await signalbus.deadLetterCounts([RichSignal])).to.deep.equal({RichSignal: 1})
     })
 
+    if (dialect === 'mariadb') {
+      it('a row dead-lettered by a session at +05:00 comes back exactly through another session, which keeps its zone', async () => {
+        const before = await rowSnapshot(db.dataSource, dialect, RichSignal)
+        const single = new DataSource({...db.dataSource.options, extra: {connectionLimit: 1}} as DataSourceOptions)
+        await initializeForFlushing(single)
+        try {
+          await single.query(`SET time_zone = '+05:00'`)
+          const other = new SignalBus(single)
+          const failure = await failureOf(other, RichSignal, {tenant: 'acme', seq: 2}, {maxAttempts: 1})
+          expect(await other.failureRecorder.recordFailure(failure)).to.equal('dead-lettered')
+          // Put back by a session in the server's own time zone: the TIMESTAMP must not move by five hours.
+          expect((await signalbus.requeue([RichSignal], {all: true})).requeued).to.deep.equal({RichSignal: 1})
+          const [zone] = (await single.query('SELECT @@session.time_zone AS zone')) as Array<{zone: string}>
+          expect(zone!.zone).to.equal('+05:00')
+        } finally {
+          await single.destroy()
+        }
+        expect(await rowSnapshot(db.dataSource, dialect, RichSignal)).to.deep.equal(before)
+      })
+    }
+
     if (dialect !== 'sqlite') {
       it('leaves a signal another flusher holds locked in its table, counted, and moves it once it is free', async () => {
         const failure = await failureOf(signalbus, RichSignal, {tenant: 'acme', seq: 1}, {maxAttempts: 1})

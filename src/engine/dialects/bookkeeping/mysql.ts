@@ -70,8 +70,14 @@ ON DUPLICATE KEY UPDATE ${attempts} = ${attempts} + 1, ${lastFailedAt} = UTC_TIM
     async begin(runner) {
       await runner.query('SET @signalbus_time_zone = @@session.time_zone')
       await runner.query(`SET time_zone = '+00:00'`)
-      await runner.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
-      await runner.query('START TRANSACTION')
+      try {
+        await runner.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
+        await runner.query('START TRANSACTION')
+      } catch (error) {
+        // The connection goes back to the pool: never in UTC when its owner did not ask for it.
+        await restoreTimeZone(runner).catch(() => undefined)
+        throw error
+      }
     },
     async commit(runner) {
       await runner.query('COMMIT')
