@@ -28,6 +28,7 @@ export {
 export type {DeliveryFailureKind} from './errors.js'
 export {DeadLetters, parseKeyArgument} from './dead-letters/index.js'
 export type {DeadLetter, DeadLetterKey, RequeueFailure, RequeueOptions, RequeueReport} from './dead-letters/index.js'
+export type {BookkeepingDialect, BookkeepingTables, StoredRow, StoredValue, TableColumn} from './engine/dialects/bookkeeping/index.js'
 export {SETUP_PARTS} from './setup/index.js'
 export type {SetupContext, SetupPart, SetupPartPlan, SetupPlan} from './setup/index.js'
 export {initializeForFlushing} from './prepare-data-source.js'

@@ -135,7 +135,7 @@ export class DeadLetters implements FailureRecorder {
     const key = storedKey(keyValues)
     const error = describeError(failure.error).slice(0, MAX_ERROR_LENGTH)
     // The engine says which signal's failure this was; the error says what went wrong.
-    return this.inTransaction(undefined, async (runner) => {
+    return this.inTransaction(async (runner) => {
       const attempts = await this.dialect.addAttempt(runner, this.tables, {model: model.name, key, error})
       let outcome: FailureOutcome = 'pending'
       if (attempts >= failure.maxAttempts) outcome = await this.moveToDeadLetters(runner, model, table, keyValues, key)
@@ -277,7 +277,8 @@ export class DeadLetters implements FailureRecorder {
   }
 
   private async requeueOne(model: SignalModel, table: SignalTable, key: string): Promise<boolean> {
-    return this.inTransaction(`Requeuing "${model.name}" ${key}`, async (runner) => {
+    // The report names the dead letter; the error says what went wrong.
+    return this.inTransaction(async (runner) => {
       const rows = (await runner.query(this.sql.lockDeadLetter, [model.name, key])) as Array<{signal_row: string}>
       if (rows.length === 0) return false
       const stored = JSON.parse(rows[0]!.signal_row) as StoredSignalRow
@@ -320,7 +321,7 @@ export class DeadLetters implements FailureRecorder {
   }
 
   /** Runs `work` in one bookkeeping transaction on a connection of its own; any failure rolls it all back. */
-  private async inTransaction<T>(action: string | undefined, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner()
     let open = false
     try {
@@ -332,8 +333,7 @@ export class DeadLetters implements FailureRecorder {
       return result
     } catch (error) {
       if (open) await this.dialect.rollback(runner).catch(() => undefined)
-      const reason = error instanceof DatabaseError ? error.message : describeError(error)
-      throw new DatabaseError(action === undefined ? reason : `${action} failed: ${reason}`, {cause: error})
+      throw error instanceof DatabaseError ? error : new DatabaseError(describeError(error), {cause: error})
     } finally {
       await runner.release()
     }

@@ -151,7 +151,8 @@ for (const dialect of DIALECTS) {
       const result = await cli(['requeue', '--all', '--json'])
       expect(result.code).to.equal(1)
       expect(result.stderrLines).to.have.length(1)
-      expect(result.stderrLines[0]).to.match(/^Error: Requeuing "RichSignal" tenant=acme,seq=2 failed: /)
+      expect(result.stderrLines[0]).to.match(/^Error: Requeuing "RichSignal" tenant=acme,seq=2 failed: .*(duplicate|unique)/i)
+      expect(result.stderrLines[0]!.split('Requeuing').length, 'the dead letter is named once').to.equal(2)
       expect((JSON.parse(result.stdout) as {requeued: Record<string, number>}).requeued).to.deep.equal({
         RichSignal: 0, Signal: 0, CompositeSignal: 0, BatchSignal: 0,
       })

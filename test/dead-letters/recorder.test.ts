@@ -3,7 +3,7 @@
 import {expect} from 'chai'
 import {DataSource, type DataSourceOptions} from 'typeorm'
 import {SignalBus, initializeForFlushing, silentLogger} from '../../src/index.js'
-import {deadLetterEntities, RichSignalOn} from '../fixtures/dead-letters/entities.js'
+import {ComputedSignalOn, deadLetterEntities, RichSignalOn} from '../fixtures/dead-letters/entities.js'
 import {DIALECTS} from '../fixtures/signals/data-sources.js'
 import {Signal} from '../fixtures/signals/entities.js'
 import {controls} from '../fixtures/signals/test-controls.js'
@@ -276,6 +276,37 @@ for (const dialect of DIALECTS) {
       await signalbus.deadLetters().catch((error: unknown) => (refused = error))
       expect((refused as Error).name).to.equal('BookkeepingNotSetUpError')
       expect((refused as Error).message).to.contain('signalbus setup --apply')
+    })
+  })
+}
+
+for (const dialect of ['postgres', 'mariadb'] as const) {
+  const ComputedSignal = ComputedSignalOn[dialect]
+
+  describe(`dead letters of a table with columns the database computes, on ${dialect}`, () => {
+    let db: TestDatabase
+
+    beforeEach(async () => {
+      db = await TestDatabase.create(dialect, {entities: [ComputedSignal]})
+    })
+
+    afterEach(async () => {
+      await dropBookkeeping(db.dataSource)
+      await db.destroy()
+    })
+
+    it('requeues an identity key the database generates ALWAYS, and leaves generated columns to the database', async () => {
+      await db.dataSource.getRepository(ComputedSignal).insert([{quantity: 5}, {quantity: 7}])
+      const before = await rowSnapshot(db.dataSource, dialect, ComputedSignal)
+      const signalbus = new SignalBus(db.dataSource)
+      await signalbus.setup()
+      const [row] = (await db.dataSource.query(`SELECT id FROM ${sqlTable(db.dataSource, ComputedSignal)} ORDER BY id DESC`)) as Array<{id: number}>
+      const failure = await failureOf(signalbus, ComputedSignal, {id: row!.id}, {maxAttempts: 1})
+      expect(await signalbus.failureRecorder.recordFailure(failure)).to.equal('dead-lettered')
+      const report = await signalbus.requeue([ComputedSignal], {all: true})
+      expect(report.failed).to.deep.equal([])
+      expect(report.requeued).to.deep.equal({ComputedSignal: 1})
+      expect(await rowSnapshot(db.dataSource, dialect, ComputedSignal)).to.deep.equal(before)
     })
   })
 }
