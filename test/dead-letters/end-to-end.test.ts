@@ -7,7 +7,9 @@ import {deadLetterEntities, RichSignalOn} from '../fixtures/dead-letters/entitie
 import {DIALECTS} from '../fixtures/signals/data-sources.js'
 import {dropBookkeeping, insertRichRows, rowSnapshot} from '../helpers/dead-letters.js'
 import {runCli, type CliResult} from '../helpers/run-cli.js'
-import {TestDatabase, readSentLog} from '../helpers/test-database.js'
+import {TestDatabase, duplicates, readSentLog} from '../helpers/test-database.js'
+import {Signal} from '../fixtures/signals/entities.js'
+import {controls, resetControls} from '../fixtures/signals/test-controls.js'
 
 const CLI_TIMEOUT_MS = 60_000
 
@@ -35,6 +37,30 @@ for (const dialect of DIALECTS) {
 
     const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
       runCli(args, {env: db.env(env), timeoutMs: CLI_TIMEOUT_MS})
+
+    it('in bursts of 10 among 200 signals, the two failing ones are moved at their limit and every other one is delivered once', async () => {
+      resetControls()
+      const signalbus = new SignalBus(db.dataSource)
+      await signalbus.setup()
+      await db.insertSignals(200)
+      controls.failOnPayloads = new Set(['p37', 'p150'])
+      try {
+        const first = await signalbus.flushmanyReport([Signal], {burst: 10, maxAttempts: 2})
+        expect(first.failedSignals['Signal']).to.include({pending: 2, deadLettered: 0})
+        const second = await signalbus.flushmanyReport([Signal], {burst: 10, maxAttempts: 2})
+        expect(second.failedSignals['Signal']).to.include({pending: 0, deadLettered: 2})
+        expect(second.failed).to.deep.equal([])
+        const sent = controls.sent.filter((record) => record.model === 'Signal').map((record) => record.payload)
+        expect(duplicates(sent)).to.deep.equal([])
+        expect(sent).to.have.length(198)
+      } finally {
+        resetControls()
+      }
+      expect(await db.count(Signal)).to.equal(0)
+      const letters = await signalbus.deadLetters([Signal])
+      expect(letters.map((letter) => letter.attempts)).to.deep.equal([2, 2])
+      expect(letters.map((letter) => letter.error).join(' ')).to.contain('p37').and.to.contain('p150')
+    })
 
     it('--max-attempts 3 moves the failing signal after its 3rd failed run; requeue restores it; the fixed send delivers it', async () => {
       const before = await rowSnapshot(db.dataSource, dialect, RichSignal)
