@@ -225,13 +225,13 @@ for (const dialect of DIALECTS) {
       console.log(summary(report, `killed after ${readCallLog(callLog).length} send calls`))
     })
 
-    it('4 parallel flushers over 8,000 rows with 10 failing signals: every good row delivered exactly once, the failing ones pending', async () => {
-      await insertManySignals(db, 8000)
-      const failing = randomPositions(8000, 10).map((position) => `p${position}`)
+    it('4 parallel flushers over 4,000 rows with 10 failing signals: every good row delivered exactly once, the failing ones pending', async () => {
+      await insertManySignals(db, 4000)
+      const failing = randomPositions(4000, 10).map((position) => `p${position}`)
       const logs = Array.from({length: 4}, () => db.newSentLog())
       const children = logs.map((log) =>
-        startCli(['flushmany', 'Signal', '--burst', '500', '--json'], {
-          env: db.env({SIGNALBUS_TEST_SENT_LOG: log, SIGNALBUS_TEST_FAIL_ON_PAYLOADS: failing.join(','), SIGNALBUS_TEST_SEND_DELAY_MS: '10'}),
+        startCli(['flushmany', 'Signal', '--burst', '250', '--json'], {
+          env: db.env({SIGNALBUS_TEST_SENT_LOG: log, SIGNALBUS_TEST_FAIL_ON_PAYLOADS: failing.join(','), SIGNALBUS_TEST_SEND_DELAY_MS: '20'}),
           timeoutMs: CLI_TIMEOUT_MS,
         }),
       )
@@ -243,9 +243,9 @@ for (const dialect of DIALECTS) {
       })
       const sent = sentPayloads(readSentLogs(logs))
       expect(duplicates(sent), 'sent twice').to.deep.equal([])
-      expect(byNumber(sent)).to.deep.equal(signalPayloads(8000).filter((payload) => !failing.includes(payload)))
+      expect(byNumber(sent)).to.deep.equal(signalPayloads(4000).filter((payload) => !failing.includes(payload)))
       expect(byNumber(await pendingPayloads(db, Signal))).to.deep.equal(byNumber(failing))
-      expect(reports.reduce((sum, report) => sum + report.sent, 0)).to.equal(8000 - 10)
+      expect(reports.reduce((sum, report) => sum + report.sent, 0)).to.equal(4000 - 10)
       console.log(`      (sent per flusher: ${reports.map((report) => report.sent).join(', ')})`)
     })
   })
@@ -283,7 +283,7 @@ describe('--repeat with a failing model beside a healthy one (postgres)', functi
     const latencies: number[] = []
     try {
       await waitFor('the first round', () => readSentLog(sentLog).length >= 4 || (running.exited && 'exited'), {timeoutMs: 15_000})
-      const runFor = 9_000
+      const runFor = 6_000
       const begun = Date.now()
       for (let batch = 0; Date.now() - begun < runFor; batch++) {
         const payload = `b${batch}`
