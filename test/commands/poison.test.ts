@@ -144,9 +144,9 @@ for (const dialect of DIALECTS) {
       await db.destroy()
     })
 
-    it('10 failing rows at random positions among 5,000: one error line for the model, --json counts, every other row sent once', async () => {
-      await insertManySignals(db, 5000)
-      const failing = randomPositions(5000, 10).map((position) => `p${position}`)
+    it('10 failing rows at random positions among 2,000: one error line for the model, --json counts, every other row sent once', async () => {
+      await insertManySignals(db, 2000)
+      const failing = randomPositions(2000, 10).map((position) => `p${position}`)
       const sentLog = db.newSentLog()
       const callLog = db.newSentLog()
       const result = await runCli(['flushmany', 'Signal', '--burst', '250', '--json'], {
@@ -158,13 +158,13 @@ for (const dialect of DIALECTS) {
       const [, count, model] = FAILING_LINE.exec(result.stderrLines[0]!) ?? []
       expect([count, model]).to.deep.equal(['10', 'Signal'])
       const report = flushJson(result.stdout)
-      expect(report).to.deep.include({sent: 4990, models: {Signal: 4990}, deadLettered: 0})
+      expect(report).to.deep.include({sent: 1990, models: {Signal: 1990}, deadLettered: 0})
       expect(report.failedSignals['Signal']).to.deep.include({pending: 10, deadLettered: 0})
       const sent = sentPayloads(readSentLog(sentLog))
       expect(duplicates(sent)).to.deep.equal([])
-      expect(byNumber(sent)).to.deep.equal(signalPayloads(5000).filter((payload) => !failing.includes(payload)))
+      expect(byNumber(sent)).to.deep.equal(signalPayloads(2000).filter((payload) => !failing.includes(payload)))
       expect(byNumber(await pendingPayloads(db, Signal))).to.deep.equal(byNumber(failing))
-      expect(extraSends(readCallLog(callLog), 5000, 250)).to.be.at.most(10 * extraSendsPerFailingSignal(250))
+      expect(extraSends(readCallLog(callLog), 2000, 250)).to.be.at.most(10 * extraSendsPerFailingSignal(250))
     })
 
     it('without --json: the summary counts what was delivered, one error line per failing model', async () => {
@@ -225,12 +225,12 @@ for (const dialect of DIALECTS) {
       console.log(summary(report, `killed after ${readCallLog(callLog).length} send calls`))
     })
 
-    it('4 parallel flushers over 20,000 rows with 10 failing signals: every good row delivered exactly once, the failing ones pending', async () => {
-      await insertManySignals(db, 20_000)
-      const failing = randomPositions(20_000, 10).map((position) => `p${position}`)
+    it('4 parallel flushers over 4,000 rows with 10 failing signals: every good row delivered exactly once, the failing ones pending', async () => {
+      await insertManySignals(db, 4000)
+      const failing = randomPositions(4000, 10).map((position) => `p${position}`)
       const logs = Array.from({length: 4}, () => db.newSentLog())
       const children = logs.map((log) =>
-        startCli(['flushmany', 'Signal', '--burst', '500', '--json'], {
+        startCli(['flushmany', 'Signal', '--burst', '250', '--json'], {
           env: db.env({SIGNALBUS_TEST_SENT_LOG: log, SIGNALBUS_TEST_FAIL_ON_PAYLOADS: failing.join(','), SIGNALBUS_TEST_SEND_DELAY_MS: '20'}),
           timeoutMs: CLI_TIMEOUT_MS,
         }),
@@ -243,9 +243,9 @@ for (const dialect of DIALECTS) {
       })
       const sent = sentPayloads(readSentLogs(logs))
       expect(duplicates(sent), 'sent twice').to.deep.equal([])
-      expect(byNumber(sent)).to.deep.equal(signalPayloads(20_000).filter((payload) => !failing.includes(payload)))
+      expect(byNumber(sent)).to.deep.equal(signalPayloads(4000).filter((payload) => !failing.includes(payload)))
       expect(byNumber(await pendingPayloads(db, Signal))).to.deep.equal(byNumber(failing))
-      expect(reports.reduce((sum, report) => sum + report.sent, 0)).to.equal(20_000 - 10)
+      expect(reports.reduce((sum, report) => sum + report.sent, 0)).to.equal(4000 - 10)
       console.log(`      (sent per flusher: ${reports.map((report) => report.sent).join(', ')})`)
     })
   })
@@ -283,7 +283,7 @@ describe('--repeat with a failing model beside a healthy one (postgres)', functi
     const latencies: number[] = []
     try {
       await waitFor('the first round', () => readSentLog(sentLog).length >= 4 || (running.exited && 'exited'), {timeoutMs: 15_000})
-      const runFor = 14_000
+      const runFor = 6_000
       const begun = Date.now()
       for (let batch = 0; Date.now() - begun < runFor; batch++) {
         const payload = `b${batch}`
