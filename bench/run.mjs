@@ -4,7 +4,7 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel).
+// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison).
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +14,7 @@ import {connect, countRows, createTable, dropTable, seed} from './lib/database.m
 import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
+import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -25,7 +26,7 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel,poison').split(',').map((name) => name.trim()),
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
@@ -59,7 +60,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: []}
+const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: []}
 const problems = []
 const retried = []
 
@@ -70,6 +71,9 @@ try {
   if (config.sections.includes('startup')) await benchStartup()
   if (config.sections.includes('typescript')) await benchTypescriptStartup()
   if (config.sections.includes('parallel')) await benchParallel()
+  if (config.sections.includes('poison')) {
+    await benchPoison({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log}, results.poison, problems)
+  }
 } finally {
   for (const db of Object.values(databases)) {
     await dropTable(db)
@@ -396,6 +400,12 @@ function summarize() {
     summary.targets[`${most} parallel flushers: no duplicates, no losses (${dialect})`] = rows.every((row) => row.exactlyOnce)
     summary.targets[`${most} parallel flushers: throughput ≥ 1 flusher's (${dialect}, wall)`] = rate(most) >= rate(1)
   }
+  summary.poison = summarizePoison(results.poison, DIALECTS)
+  for (const [dialect, variants] of Object.entries(summary.poison)) {
+    summary.ratios[`poison1VsNone.${dialect}`] = variants[1].throughputVsNoFailing
+    summary.ratios[`poison10VsNone.${dialect}`] = variants[10].throughputVsNoFailing
+    summary.targets[`1 failing row costs ≤ 5 % throughput (${dialect})`] = variants[1].throughputVsNoFailing >= 0.95
+  }
   return summary
 }
 
@@ -467,6 +477,7 @@ function printReport(summary) {
       ),
     )
   }
+  if (Object.keys(summary.poison).length > 0) printPoison(out, summary.poison, config)
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
   out()
