@@ -5,12 +5,15 @@ import {dialectFor} from './engine/dialects/index.js'
 import {DatabaseError, FlushError, SignalbusConfigError, describeError} from './errors.js'
 import {modelLookup} from './model-names.js'
 import {emptyReport, type FlushReport} from './flush-report.js'
+import type {FlushObserver} from './flush-observer.js'
 import {silentLogger, type Logger} from './logger.js'
 import {signalModelOf, validateBurstCount, type SignalModel, type SignalModelClass} from './signal-model.js'
 import {sleep} from './sleep.js'
 
 export interface SignalBusOptions {
   logger?: Logger
+  /** Told about every committed burst, failed send and finished flush call (metrics, health probes). */
+  observer?: FlushObserver
 }
 
 /** A model as the caller may name it: the SignalModel, its entity class, or its class/table name. */
@@ -42,6 +45,7 @@ export interface SignalModelStatus {
 export class SignalBus {
   private readonly logger: Logger
   private readonly engine: FlushEngine
+  private readonly observer: FlushObserver
   private models: SignalModel[] | undefined
 
   constructor(
@@ -52,7 +56,8 @@ export class SignalBus {
       throw new SignalbusConfigError('The DataSource given to SignalBus must be initialized first.')
     }
     this.logger = options.logger ?? silentLogger
-    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger)
+    this.observer = options.observer ?? {}
+    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger, this.observer)
   }
 
   /** Every entity of the DataSource that is a signal model, in entity order. */
@@ -131,6 +136,7 @@ export class SignalBus {
     const started = performance.now()
     const report = emptyReport()
     const burstOverride = options.burst === undefined ? undefined : validateBurstCount(options.burst)
+    const errors: Array<{model: string; error: unknown}> = []
     for (const model of this.resolve(models)) {
       if (options.signal?.aborted) break
       report.models[model.name] = 0
@@ -147,11 +153,13 @@ export class SignalBus {
         })
       } catch (error) {
         const message = describeError(error)
-        this.logger.error(message)
+        this.logger.error(message, {model: model.name})
         report.failed.push({model: model.name, error: message})
+        errors.push({model: model.name, error})
       }
     }
     report.seconds = (performance.now() - started) / 1000
+    this.observer.roundFinished?.({sent: report.sent, failed: errors, seconds: report.seconds})
     return report
   }
 

@@ -7,6 +7,7 @@
 // but not sent is rolled back when the send before it fails or when the flush is stopped. SQLite (one writer)
 // runs the bursts one after the other.
 import type {DataSource, QueryRunner} from 'typeorm'
+import type {FlushObserver} from '../flush-observer.js'
 import type {Logger} from '../logger.js'
 import type {SignalModel} from '../signal-model.js'
 import type {Dialect} from './dialects/index.js'
@@ -32,6 +33,8 @@ interface Burst {
   readonly rows: RawRow[]
   /** How many rows were asked for: a shorter burst means no more rows were free to claim. */
   readonly limit: number
+  /** performance.now() when the claim began, for the observer's claim → commit duration. */
+  readonly startedAt: number
 }
 
 /** One flushModel() call: the model, its table, and what was claimed and sent (committed) so far. */
@@ -55,6 +58,7 @@ export class FlushEngine {
     private readonly dataSource: DataSource,
     readonly dialect: Dialect,
     private readonly logger: Logger,
+    private readonly observer: FlushObserver = {},
   ) {}
 
   /** The model's table for SQL; described once per model, since it depends only on entity metadata. */
@@ -82,6 +86,8 @@ export class FlushEngine {
     let second: QueryRunner | undefined
     try {
       await this.checkServerOnce(runner)
+      // An idle model costs one round trip (a sub-second --repeat stays cheap), not a claim and a commit.
+      if (this.nextLimit(run) === 0 || !(await this.anyPending(run, runner))) return 0
       if (!this.dialect.overlapsBursts) await this.flushOneAfterAnother(run, runner)
       else await this.flushOverlapped(run, runner, () => (second ??= this.dataSource.createQueryRunner()))
       return run.sent
@@ -99,6 +105,14 @@ export class FlushEngine {
       throw error
     })
     return this.checkedServer
+  }
+
+  private async anyPending(run: ModelRun, runner: QueryRunner): Promise<boolean> {
+    try {
+      return await this.dialect.hasPending(runner, run.table)
+    } catch (error) {
+      throw databaseFailure(`Reading ${run.table.displayName}`, runner, error)
+    }
   }
 
   /** How many rows the next burst may claim: 0 when stopped or when `maxSignals` are claimed. */
@@ -163,12 +177,13 @@ export class FlushEngine {
 
   /** Begins a transaction and claims rows; a deadlock here is harmless (nothing was sent) and retried. */
   private async claim(run: ModelRun, runner: QueryRunner, limit: number): Promise<Burst> {
+    const startedAt = performance.now()
     for (let attempt = 1; ; attempt++) {
       try {
         run.open.add(runner)
         const rows = await this.dialect.claim(runner, run.table, limit)
         run.claimed += rows.length
-        return {runner, rows, limit}
+        return {runner, rows, limit, startedAt}
       } catch (error) {
         await this.rollbackRunnerQuietly(run, runner)
         if (attempt < CLAIM_ATTEMPTS && this.dialect.isTransient(error)) {
@@ -191,6 +206,7 @@ export class FlushEngine {
     try {
       await sendSignals(model, burst.rows.map(run.toEntity))
     } catch (error) {
+      this.observer.sendFailed?.({model: model.name, count: burst.rows.length, error})
       throw new SignalSendError(
         model.name,
         `Sending ${burst.rows.length} signal(s) of "${model.name}" failed: ${describeError(error)}`,
@@ -210,8 +226,13 @@ export class FlushEngine {
     }
     if (burst.rows.length === 0) return
     run.sent += burst.rows.length
+    const seconds = (performance.now() - burst.startedAt) / 1000
+    this.observer.burstCommitted?.({model: run.model.name, count: burst.rows.length, seconds})
     run.options.onBurst?.(run.model, burst.rows.length)
-    this.logger.debug(`${run.model.name}: sent and deleted ${burst.rows.length} signal(s)`)
+    this.logger.debug(`${run.model.name}: sent and deleted ${burst.rows.length} signal(s)`, {
+      model: run.model.name,
+      count: burst.rows.length,
+    })
   }
 
   private async rollbackQuietly(run: ModelRun, ...bursts: Array<Burst | undefined>): Promise<void> {

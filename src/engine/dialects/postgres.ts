@@ -3,7 +3,7 @@
 import type {EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
-import {errorCode, sqlLimit, type Dialect} from './dialect.js'
+import {errorCode, hasPendingRows, sqlLimit, type Dialect} from './dialect.js'
 
 const SERIALIZATION_FAILURE = '40001'
 const DEADLOCK_DETECTED = '40P01'
@@ -77,6 +77,8 @@ export const postgresDialect = (): Dialect => ({
     const sql = [BEGIN, ...claimStatements(table, sqlLimit(limit))].join(';\n')
     return (await queryThroughDriver(runner, sql)).at(-1)?.rows ?? []
   },
+
+  hasPending: hasPendingRows,
 
   oldestAgeQuery: (table, column) =>
     `SELECT EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP - MIN(${column})::timestamptz)) AS age FROM ${table.sqlName}`,
