@@ -3,6 +3,7 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import type {DataSource} from 'typeorm'
 import {SignalbusConfigError, describeError} from '../errors.js'
+import type {FlushObserver} from '../flush-observer.js'
 import {getModelsToFlush} from '../model-names.js'
 import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
@@ -10,6 +11,7 @@ import {runShutdownHooks} from '../shutdown-hooks.js'
 import {SignalBus} from '../signalbus.js'
 import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {exitCodeFor} from './exit-codes.js'
+import {LOG_FORMATS, LOG_FORMAT_ENV, logFormatBeforeParsing, type LogFormat} from './json-log.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
 
@@ -20,6 +22,7 @@ export interface CommonFlags {
   strict: boolean
   json: boolean
   verbose: boolean
+  'log-format': LogFormat
 }
 
 export abstract class SignalbusCommand extends Command {
@@ -51,9 +54,27 @@ export abstract class SignalbusCommand extends Command {
     }),
     json: Flags.boolean({summary: 'Print the result as one JSON object on stdout.', default: false}),
     verbose: Flags.boolean({summary: 'Print debug lines and error stacks on stderr.', default: false}),
+    'log-format': Flags.option({
+      options: LOG_FORMATS,
+      summary: 'Diagnostics on stderr as text lines or as one JSON object per line.',
+      env: LOG_FORMAT_ENV,
+      default: 'text',
+    })(),
   }
 
-  protected out = new Output(Boolean(process.env.DEBUG))
+  /** Given to the SignalBus the command builds (the flushing commands feed metrics and health from it). */
+  protected observer: FlushObserver | undefined
+
+  protected out = this.outputFor(Boolean(process.env.DEBUG), logFormatBeforeParsing(this.argv))
+
+  private outputFor(verbose: boolean, format: LogFormat): Output {
+    // Node's own warnings (deprecations) would be plain lines among the JSON ones.
+    if (format === 'json') {
+      process.removeAllListeners('warning')
+      process.on('warning', (warning) => this.out.warn(`${warning.name}: ${warning.message}`))
+    }
+    return new Output(verbose, format)
+  }
 
   /** Loads and initializes the data source, resolves the models, runs `use`, and always destroys the data source. */
   protected async withSignalBus<T>(
@@ -61,14 +82,14 @@ export abstract class SignalbusCommand extends Command {
     names: readonly string[],
     use: (signalbus: SignalBus, models: SignalModel[]) => Promise<T>,
   ): Promise<T> {
-    this.out = new Output(flags.verbose || Boolean(process.env.DEBUG))
+    this.out = new Output(flags.verbose || Boolean(process.env.DEBUG), flags['log-format'])
     const path = await resolveDataSourcePath(flags['data-source'], {cwd: process.cwd(), env: process.env})
     this.out.debug(`Loading the data source from ${path}`)
     const dataSource = await loadDataSource(path)
-    await routeTypeormLogsToStderr(dataSource)
+    await routeTypeormLogsToStderr(dataSource, (level, line) => this.out.typeorm(level, line))
     try {
       await initializeForFlushing(dataSource)
-      const signalbus = new SignalBus(dataSource, {logger: this.out.logger()})
+      const signalbus = new SignalBus(dataSource, {logger: this.out.logger(), observer: this.observer})
       const models = getModelsToFlush(signalbus, names, {
         exclude: flags.exclude,
         onUnknown: flags.strict ? 'error' : 'warn',
@@ -91,8 +112,8 @@ export abstract class SignalbusCommand extends Command {
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
-    this.out.error(describeError(error))
-    if (this.out.isVerbose && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.out.error(describeError(error), {error: error.name})
+    if (this.out.isVerbose) this.out.stack(error)
     this.exit(exitCodeFor(error))
   }
 }

@@ -9,9 +9,10 @@ import {SignalbusCommand, type CommonFlags} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
 import {FlushProgress} from './progress.js'
 import {renderFlushReport} from './render.js'
+import {FlushService, serviceFlags, type ServiceFlags} from './service.js'
 import {stopOnSignals} from './shutdown.js'
 
-export interface FlushFlags extends CommonFlags {
+export interface FlushFlags extends CommonFlags, ServiceFlags {
   burst?: number
   repeat?: number
 }
@@ -37,6 +38,7 @@ export const flushFlags = {
     char: 'r',
     summary: 'Run again every <seconds> (the time spent is subtracted) until SIGTERM or SIGINT.',
   }),
+  ...serviceFlags,
 }
 
 export type FlushOnce = (signalbus: SignalBus, models: SignalModel[], options: FlushOptions) => Promise<FlushReport>
@@ -48,8 +50,11 @@ export abstract class FlushCommand extends SignalbusCommand {
    */
   protected async runFlushing(flags: FlushFlags, names: readonly string[], flushOnce: FlushOnce): Promise<void> {
     const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
+    const service = new FlushService(flags, () => this.out)
+    this.observer = service.observer
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
+        await service.start(signalbus, models)
         const showProgress = FlushProgress.wanted(flags.json)
         const render = (report: FlushReport): boolean => {
           renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: flags.repeat !== undefined})
@@ -71,12 +76,17 @@ export abstract class FlushCommand extends SignalbusCommand {
           {
             intervalSeconds: flags.repeat,
             signal: stop.signal,
-            onFailure: (_error, retryIn) => this.out.warn(`The last round failed; retrying in ${retryIn}s.`),
+            onFailure: (_error, retryIn) => {
+              service.nextRoundIn(retryIn)
+              this.out.warn(`The last round failed; retrying in ${retryIn}s.`)
+            },
+            sleep: service.sleep,
           },
           async () => {
             try {
-              return render(await round())
+              return service.roundEnded(render(await round()))
             } catch (error) {
+              service.roundThrew(error)
               this.out.error(describeError(error))
               return false
             }
@@ -86,6 +96,7 @@ export abstract class FlushCommand extends SignalbusCommand {
       })
       if (failed) this.exit(ExitCode.runtimeFailure)
     } finally {
+      await service.stop()
       stop.dispose()
     }
   }

@@ -4,8 +4,10 @@ import type {SignalModelStatus} from '../signalbus.js'
 import type {Output} from './output.js'
 
 export function renderFlushReport(out: Output, report: FlushReport, options: {json: boolean; quietWhenIdle: boolean}): void {
-  for (const failure of report.failed) out.error(failure.error)
+  for (const failure of report.failed) out.error(failure.error, {model: failure.model})
+  const idle = report.sent === 0 && report.failed.length === 0
   if (options.json) {
+    if (options.quietWhenIdle && idle) return
     out.json({...report, seconds: Number(report.seconds.toFixed(3))})
     return
   }
