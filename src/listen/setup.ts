@@ -21,3 +21,14 @@ export function dropListenTriggerStatements(dataSource: DataSource, models: read
   if (dataSource.options.type !== 'postgres') return []
   return models.flatMap((model) => dropWakeUpTriggerStatements(dataSource, tableOf(dataSource, model)))
 }
+
+/**
+ * The `signalbus setup` part (shaped as a SetupPart of src/setup/parts.ts: name, description, statements).
+ * Its statements are idempotent: the function is replaced and each trigger dropped and created again.
+ */
+export const listenTriggersPart = {
+  name: 'listen-triggers',
+  description: 'PostgreSQL: a statement-level AFTER INSERT trigger per signal table that NOTIFYs, so that --listen wakes on insert',
+  statements: (context: {readonly dataSource: DataSource; readonly models: readonly SignalModel[]}): string[] =>
+    listenTriggerStatements(context.dataSource, context.models),
+}
