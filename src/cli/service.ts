@@ -30,7 +30,6 @@ export const serviceFlags = {
     env: 'SIGNALBUS_METRICS_HOST',
     default: '127.0.0.1',
     helpValue: '<address>',
-    dependsOn: ['metrics-port'],
   }),
   listen: Flags.boolean({
     summary: 'PostgreSQL: also wake the --repeat loop right after an insert (LISTEN/NOTIFY; triggers from `signalbus setup`).',

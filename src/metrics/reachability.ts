@@ -1,7 +1,6 @@
 // Tells "the database or the broker could not be reached" from "this model's signals fail" (a poison signal,
 // a missing exchange): only the first makes the relay not ready. Judged from the error and its causes.
 import {SignalSendError, describeError} from '../errors.js'
-import {errorCode} from '../engine/dialects/dialect.js'
 
 export type UnreachableService = 'database' | 'broker'
 
@@ -23,7 +22,7 @@ const NETWORK_CODES = new Set([
 const DATABASE_STATES = /^(08...|57P0[1-3])$/
 
 const LOST_DATABASE = /connection (was lost|terminated)|timeout exceeded when trying to connect|Could not initialize the data source|Connection lost|server closed the connection|the database system is (starting up|shutting down)/i
-const LOST_BROKER = /Could not connect to RabbitMQ|Could not open a RabbitMQ channel|Socket closed|Connection closed|did not confirm .* within|were not confirmed: .*(closed|connection)/i
+const LOST_BROKER = /Could not connect to RabbitMQ|Could not open a RabbitMQ channel|Socket closed|Connection closed|did not confirm .* within|were not confirmed: .*(close|connection|socket)/i
 
 function* chain(error: unknown): Generator<unknown> {
   const seen = new Set<unknown>()
@@ -33,10 +32,17 @@ function* chain(error: unknown): Generator<unknown> {
   }
 }
 
+/** Node puts the name in `code` and a number in `errno`; drivers (TypeORM's QueryFailedError) nest theirs. */
+function codesOf(link: unknown): string[] {
+  const candidate = link as {code?: unknown; driverError?: {code?: unknown}} | null
+  return [candidate?.code, candidate?.driverError?.code].filter((code): code is string => typeof code === 'string')
+}
+
 function looksLost(error: unknown, pattern: RegExp): boolean {
   for (const link of chain(error)) {
-    const code = errorCode(link)
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code)))) return true
+    for (const code of codesOf(link)) {
+      if (NETWORK_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
+    }
     if (pattern.test(describeError(link))) return true
   }
   return false
