@@ -21,6 +21,8 @@ export class WakeUp {
 
   /** Sleeps `milliseconds`, or until shortly after a notification (one that came during the round counts too). */
   async sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
+    // Stopped during the round: an abort listener added now would never fire.
+    if (signal?.aborted) return
     if (this.notifiedAt !== undefined) {
       await sleep(this.debounceMs - (performance.now() - this.notifiedAt), signal)
     } else {
