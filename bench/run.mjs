@@ -4,7 +4,8 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel).
+// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel, latency, metrics); the service cases'
+// settings are in bench/lib/service-cases.mjs.
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +15,7 @@ import {connect, countRows, createTable, dropTable, seed} from './lib/database.m
 import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
+import {latencyRun, latencySettings, metricsCostRun, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -25,7 +27,8 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel,latency,metrics').split(',').map((name) => name.trim()),
+  latency: latencySettings(),
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
@@ -46,7 +49,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], parallel: []}
+const results = {throughput: [], memory: [], startup: [], parallel: [], latency: [], metricsCost: []}
 const problems = []
 const retried = []
 
@@ -56,6 +59,8 @@ try {
   if (config.sections.includes('memory')) await benchMemory()
   if (config.sections.includes('startup')) await benchStartup()
   if (config.sections.includes('parallel')) await benchParallel()
+  if (config.sections.includes('latency')) await benchLatency()
+  if (config.sections.includes('metrics')) await benchMetricsCost()
 } finally {
   for (const db of Object.values(databases)) {
     await dropTable(db)
@@ -68,6 +73,10 @@ try {
 }
 
 const summary = summarize()
+const serviceSummary = summarizeService(results)
+summary.latency = serviceSummary.latency
+summary.metricsCost = serviceSummary.metricsCost
+Object.assign(summary.targets, serviceSummary.targets)
 const report = {
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -244,6 +253,32 @@ async function parallelRun(dialect, processes, run) {
   )
 }
 
+// Cases 8 and 9 (bench/lib/service-cases.mjs): commit → consumer latency under steady inserts, polling vs --listen;
+// the throughput cost of --metrics-port.
+
+async function benchLatency() {
+  const {seconds, rates, modes} = config.latency
+  for (const rate of rates) {
+    for (const mode of modes) {
+      const row = await withOneRetry(`latency ${mode.label} at ${rate}/s`, () => latencyRun(databases.postgres, broker, mode, rate, seconds))
+      results.latency.push(row)
+      if (row.missing > 0 || row.duplicates > 0) problems.push(`latency ${mode.label} at ${rate}/s: ${row.missing} missing, ${row.duplicates} duplicates`)
+      log(`latency, ${mode.label}, ${rate}/s: p50 ${fixed(row.p50, 1)} ms, p95 ${fixed(row.p95, 1)} ms, p99 ${fixed(row.p99, 1)} ms`)
+    }
+  }
+}
+
+async function benchMetricsCost() {
+  for (let run = 1; run <= config.runs; run++) {
+    for (const withMetrics of run % 2 === 1 ? [false, true] : [true, false]) {
+      const row = await withOneRetry(`metrics cost run ${run}`, () => metricsCostRun(databases.postgres, broker, config.count, withMetrics))
+      results.metricsCost.push({...row, run})
+      if (!row.ok) problems.push(`metrics cost run ${run} (${withMetrics ? 'with' : 'without'}): sent ${row.sent}, ${row.queued} queued`)
+      log(`metrics cost run ${run}, ${withMetrics ? 'with' : 'without'} --metrics-port: ${thousands(row.perSecond)} msg/s (${row.scrapes} scrapes)`)
+    }
+  }
+}
+
 /** Runs `attempt` once more if it throws: other processes on the machine may close broker connections. */
 async function withOneRetry(what, attempt) {
   try {
@@ -398,6 +433,7 @@ function printReport(summary) {
       ),
     )
   }
+  printServiceReport(out, results, summarizeService(results))
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
   out()
