@@ -15,7 +15,7 @@ import {connect, countRows, createTable, dropTable, seed} from './lib/database.m
 import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
-import {latencyRun, latencySettings, metricsCostRun, printServiceReport, summarizeService} from './lib/service-cases.mjs'
+import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -277,6 +277,7 @@ async function benchMetricsCost() {
       log(`metrics cost run ${run}, ${withMetrics ? 'with' : 'without'} --metrics-port: ${thousands(row.perSecond)} msg/s (${row.scrapes} scrapes)`)
     }
   }
+  results.metricsObserver = await metricsObserverCost()
 }
 
 /** Runs `attempt` once more if it throws: other processes on the machine may close broker connections. */
