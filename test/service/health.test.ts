@@ -31,7 +31,9 @@ describe('health probes through outages (PostgreSQL, RabbitMQ)', function () {
       env: db.env({SIGNALBUS_TEST_QUEUE: queue.name, ...env}),
     })
     const watched = watch(started)
-    await waitFor('ready', async () => (await probe(port, '/readyz')).status === 200 || (watched.exited && watched.assertRunningQuietly()))
+    await waitFor('ready', async () => (await probe(port, '/readyz')).status === 200 || (watched.exited && watched.assertRunningQuietly()), {
+      timeoutMs: 30_000,
+    })
     return {
       port,
       watched,

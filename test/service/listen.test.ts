@@ -34,7 +34,9 @@ describe('--listen', function () {
         env: db.env({SIGNALBUS_TEST_SENT_LOG: sentLog}),
       })
       const watched = watch(started)
-      await waitFor('the first round', async () => (await probe(port, '/readyz')).status === 200 || (watched.exited && watched.assertRunningQuietly()))
+      await waitFor('the first round', async () => (await probe(port, '/readyz')).status === 200 || (watched.exited && watched.assertRunningQuietly()), {
+        timeoutMs: 30_000,
+      })
       const rounds = async (): Promise<number> => total(await scrape(port), 'signalbus_rounds_total')
       const delivered = (): number => readSentLog(sentLog).length
       const stop = async () => {

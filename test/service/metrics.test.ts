@@ -30,7 +30,7 @@ describe('--metrics-port', function () {
         const sentLog = db.newSentLog()
         const port = await closedPort()
         const started = startCli(['flushmany', '--repeat', '30', '--burst', '10', '--metrics-port', String(port)], {
-          env: db.env({SIGNALBUS_TEST_SENT_LOG: sentLog, SIGNALBUS_TEST_SEND_DELAY_MS: '40'}),
+          env: db.env({SIGNALBUS_TEST_SENT_LOG: sentLog, SIGNALBUS_TEST_SEND_DELAY_MS: '80'}),
         })
         const watched = watch(started)
         try {
@@ -40,11 +40,13 @@ describe('--metrics-port', function () {
             const scraped = await scrape(port)
             const sent = sample(scraped, 'signalbus_signals_sent_total', {model: 'Signal'})!
             return sent > 0 && sent < 200 ? {scraped, sent} : false
-          })
+          }, {timeoutMs: 30_000})
           expect(during.sent % 10, 'whole bursts of 10 are counted').to.equal(0)
           expect(sentPayloads(readSentLog(sentLog)).length, 'delivered so far').to.be.at.least(during.sent)
 
-          await waitFor('every row delivered', () => readSentLog(sentLog).length === 230 || watched.assertRunningQuietly())
+          await waitFor('every row delivered', () => readSentLog(sentLog).length === 230 || watched.assertRunningQuietly(), {
+            timeoutMs: 30_000,
+          })
           const after = await waitFor('the counters to catch up', async () => {
             const scraped = await scrape(port)
             return total(scraped, 'signalbus_signals_sent_total') === 230 && scraped
@@ -94,7 +96,7 @@ describe('--metrics-port', function () {
             if ((await probe(port, '/healthz')).status === 0) return watched.exited ? watched.assertRunningQuietly() : false
             const metrics = await scrape(port)
             return sample(metrics, 'signalbus_rounds_total', {result: 'failed'}) === 1 && metrics
-          })
+          }, {timeoutMs: 30_000})
           expect(sample(scraped, 'signalbus_send_failures_total', {model: 'Signal'}), 'the failed burst').to.equal(5)
           expect(sample(scraped, 'signalbus_signals_sent_total', {model: 'Signal'})).to.equal(0)
           expect(sample(scraped, 'signalbus_pending_signals', {model: 'Signal'})).to.equal(await db.count(Signal))

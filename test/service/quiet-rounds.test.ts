@@ -13,7 +13,8 @@ describe('quiet --repeat rounds', function () {
       try {
         const started = startCli(['flushmany', '--repeat', '0.2', '--json'], {env: db.env({SIGNALBUS_TEST_LOGGING: '1'})})
         const watched = watch(started)
-        await delay(2000)
+        const probes = (): number => watched.stderr.split('\n').filter((line) => line.startsWith('query: SELECT 1 AS found')).length
+        await waitFor('five idle rounds', () => probes() >= 3 * 5 || (watched.exited && watched.assertRunningQuietly()), {timeoutMs: 20_000})
         expect(watched.stdout, 'idle rounds print nothing').to.equal('')
         await db.insertSignals(3)
         await waitFor('the round that sent', () => watched.stdout.includes('\n') || (watched.exited && watched.stdout))
