@@ -4,7 +4,7 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel, latency, metrics); the service cases'
+// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel, poison, latency, metrics); the service cases'
 // settings are in bench/lib/service-cases.mjs.
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -15,6 +15,7 @@ import {connect, countRows, createTable, dropTable, seed} from './lib/database.m
 import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
+import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
 import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
@@ -27,7 +28,7 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel,latency,metrics').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel,poison,latency,metrics').split(',').map((name) => name.trim()),
   latency: latencySettings(),
 }
 
@@ -49,7 +50,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], parallel: [], latency: [], metricsCost: []}
+const results = {throughput: [], memory: [], startup: [], parallel: [], poison: [], latency: [], metricsCost: []}
 const problems = []
 const retried = []
 
@@ -59,6 +60,9 @@ try {
   if (config.sections.includes('memory')) await benchMemory()
   if (config.sections.includes('startup')) await benchStartup()
   if (config.sections.includes('parallel')) await benchParallel()
+  if (config.sections.includes('poison')) {
+    await benchPoison({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log}, results.poison, problems)
+  }
   if (config.sections.includes('latency')) await benchLatency()
   if (config.sections.includes('metrics')) await benchMetricsCost()
 } finally {
@@ -372,6 +376,12 @@ function summarize() {
     summary.targets[`${most} parallel flushers: no duplicates, no losses (${dialect})`] = rows.every((row) => row.exactlyOnce)
     summary.targets[`${most} parallel flushers: throughput ≥ 1 flusher's (${dialect}, wall)`] = rate(most) >= rate(1)
   }
+  summary.poison = summarizePoison(results.poison, DIALECTS)
+  for (const [dialect, variants] of Object.entries(summary.poison)) {
+    summary.ratios[`poison1VsNone.${dialect}`] = variants[1].throughputVsNoFailing
+    summary.ratios[`poison10VsNone.${dialect}`] = variants[10].throughputVsNoFailing
+    summary.targets[`1 failing row costs ≤ 5 % throughput (${dialect})`] = variants[1].throughputVsNoFailing >= 0.95
+  }
   return summary
 }
 
@@ -434,6 +444,7 @@ function printReport(summary) {
       ),
     )
   }
+  if (Object.keys(summary.poison).length > 0) printPoison(out, summary.poison, config)
   printServiceReport(out, results, summarizeService(results))
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))

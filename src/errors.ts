@@ -54,7 +54,31 @@ function messageOf(error: unknown): string {
   }
 }
 
+/**
+ * Why the broker did not store a batch. The first kinds say the broker or the way to it is in trouble (every
+ * signal would fail now); the last ones that the broker refused particular messages of the batch.
+ */
+export type DeliveryFailureKind =
+  | 'connect' // no connection or channel could be opened
+  | 'connection-lost' // the connection closed before every confirm arrived
+  | 'channel-closed' // the broker closed the channel for a reason that is not one message's (missing exchange, access)
+  | 'timeout' // the confirms did not come in time
+  | 'nacked' // the broker refused messages (nack)
+  | 'unroutable' // a mandatory message was returned
+  | 'message-refused' // the broker closed the channel over one message (406 PRECONDITION_FAILED: too large …)
+  | 'unencodable' // a message could not be encoded (its body is not JSON-serialisable)
+
 /** The broker did not store a batch: nack, unroutable mandatory message, closed channel or connection, timeout. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
+  readonly kind: DeliveryFailureKind
+  constructor(message: string, options: {kind: DeliveryFailureKind; cause?: unknown}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.kind = options.kind
+  }
+}
+
+/** A dead-letter command or call needs signalbus's bookkeeping tables, and they do not exist. */
+export class BookkeepingNotSetUpError extends SignalbusConfigError {
+  override name = 'BookkeepingNotSetUpError'
 }

@@ -3,7 +3,9 @@ export {SignalBus} from './signalbus.js'
 export type {
   FlushOptions,
   FlushPendingOptions,
+  ModelFlushOutcome,
   ModelRef,
+  RunOptions,
   SignalBusOptions,
   SignalModelStatus,
 } from './signalbus.js'
@@ -11,8 +13,24 @@ export {getModelsToFlush, unknownNameMessage} from './model-names.js'
 export type {ModelNameOptions, UnknownNameHandling} from './model-names.js'
 export {DEFAULT_BURST_COUNT} from './signal-model.js'
 export type {SignalInstance, SignalModel, SignalModelClass} from './signal-model.js'
-export type {FlushFailure, FlushReport} from './flush-report.js'
-export {DatabaseError, DeliveryError, FlushError, SignalSendError, SignalbusConfigError} from './errors.js'
+export type {FailingSignal, FlushFailure, FlushReport, SignalFailures} from './flush-report.js'
+export type {SignalFailureEvent} from './engine/flush-engine.js'
+export type {FailureOutcome, FailureRecorder, SignalFailure} from './engine/failure-recorder.js'
+export type {RawRow, SignalTable} from './engine/signal-table.js'
+export {
+  BookkeepingNotSetUpError,
+  DatabaseError,
+  DeliveryError,
+  FlushError,
+  SignalSendError,
+  SignalbusConfigError,
+} from './errors.js'
+export type {DeliveryFailureKind} from './errors.js'
+export {DeadLetters, parseKeyArgument} from './dead-letters/index.js'
+export type {DeadLetter, DeadLetterKey, RequeueFailure, RequeueOptions, RequeueReport} from './dead-letters/index.js'
+export type {BookkeepingDialect, BookkeepingTables, StoredRow, StoredValue, TableColumn} from './engine/dialects/bookkeeping/index.js'
+export {SETUP_PARTS} from './setup/index.js'
+export type {SetupContext, SetupPart, SetupPartPlan, SetupPlan} from './setup/index.js'
 export {initializeForFlushing} from './prepare-data-source.js'
 export {repeatEvery} from './repeat.js'
 export type {RepeatOptions} from './repeat.js'

@@ -14,6 +14,11 @@ export interface SignalModelClass<T extends object = object> {
   sendSignalbusMessages?(signals: T[]): Promise<void> | void
   /** How many signals are sent and deleted in one transaction (default 1). */
   signalbusBurstCount?: number
+  /**
+   * After how many failed sends of its own (counted across runs, with `signalbus setup`'s tables) a signal is moved
+   * to the dead letters. Without it, failing signals stay pending.
+   */
+  signalbusMaxAttempts?: number
 }
 
 /** A signal model found in a DataSource. */
@@ -26,6 +31,8 @@ export interface SignalModel {
   readonly metadata: EntityMetadata
   /** The model's own `signalbusBurstCount`, or 1. */
   readonly burstCount: number
+  /** The model's own `signalbusMaxAttempts`, if it declares one. */
+  readonly maxAttempts: number | undefined
   readonly sendsOneByOne: boolean
   readonly sendsInBatches: boolean
 }
@@ -57,6 +64,7 @@ export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined
     target: target as SignalModelClass,
     metadata,
     burstCount: burstCountOf(name, statics.signalbusBurstCount),
+    maxAttempts: maxAttemptsOf(name, statics.signalbusMaxAttempts),
     sendsOneByOne: declaresOne,
     sendsInBatches: declaresBatch,
   }
@@ -68,6 +76,26 @@ function burstCountOf(name: string, declared: unknown): number {
   throw new SignalbusConfigError(
     `Signal model "${name}" has signalbusBurstCount ${String(declared)}; it must be a positive integer.`,
   )
+}
+
+function maxAttemptsOf(name: string, declared: unknown): number | undefined {
+  if (declared === undefined) return undefined
+  if (isPositiveInteger(declared)) return declared
+  throw new SignalbusConfigError(
+    `Signal model "${name}" has signalbusMaxAttempts ${String(declared)}; it must be a positive integer.`,
+  )
+}
+
+/** Checks a maximum number of attempts given by the caller (for example `--max-attempts`). */
+export function validateMaxAttempts(maxAttempts: number): number {
+  if (!isPositiveInteger(maxAttempts)) {
+    throw new SignalbusConfigError(`The maximum number of attempts must be a positive integer, got ${String(maxAttempts)}.`)
+  }
+  return maxAttempts
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1
 }
 
 /** Checks a burst size given by the caller (for example `--burst`). */

@@ -1,18 +1,42 @@
 // SignalBus: finds the signal models of a DataSource and flushes, counts and inspects them.
 import type {DataSource} from 'typeorm'
-import {FlushEngine} from './engine/flush-engine.js'
+import {FlushEngine, type SignalFailureEvent} from './engine/flush-engine.js'
 import {dialectFor} from './engine/dialects/index.js'
-import {DatabaseError, FlushError, SignalbusConfigError, describeError} from './errors.js'
+import {bookkeepingFor, bookkeepingTables} from './engine/dialects/bookkeeping/index.js'
+import {FailingSignals} from './engine/failing-signals.js'
+import type {FailureRecorder} from './engine/failure-recorder.js'
+import {DeadLetters, type DeadLetter, type RequeueOptions, type RequeueReport} from './dead-letters/index.js'
+import {applySetup, setupPlan, type SetupContext, type SetupPlan} from './setup/index.js'
+import {DatabaseError, FlushError, SignalSendError, SignalbusConfigError, describeError} from './errors.js'
 import {modelLookup} from './model-names.js'
-import {emptyReport, type FlushReport} from './flush-report.js'
+import {repeatPerModel} from './model-schedules.js'
+import {
+  deadLetteredMessage,
+  emptyReport,
+  pendingSignalsMessage,
+  type FlushReport,
+  type SignalFailures,
+} from './flush-report.js'
 import type {FlushObserver} from './flush-observer.js'
 import {silentLogger, type Logger} from './logger.js'
-import {signalModelOf, validateBurstCount, type SignalModel, type SignalModelClass} from './signal-model.js'
+import {
+  signalModelOf,
+  validateBurstCount,
+  validateMaxAttempts,
+  type SignalModel,
+  type SignalModelClass,
+} from './signal-model.js'
 import {sleep} from './sleep.js'
 
 export interface SignalBusOptions {
   logger?: Logger
-  /** Told about every committed burst, failed send and finished flush call (metrics, health probes). */
+  /**
+   * Counts the failures of signals whose own send failed and moves them to the dead letters after their
+   * maxAttempts-th (`signalbusMaxAttempts`, or the `maxAttempts` flush option). Default: signalbus's dead letters,
+   * which write nothing (failing signals stay pending) until `signalbus setup --apply` created their tables.
+   */
+  failureRecorder?: FailureRecorder
+  /** Told about every committed burst, failed send, dead letter and finished round (metrics, health probes). */
   observer?: FlushObserver
 }
 
@@ -26,6 +50,40 @@ export interface FlushOptions {
   signal?: AbortSignal
   /** Called after each committed burst. */
   onBurst?: (model: SignalModel, sent: number) => void
+  /** For every model, instead of each model's `signalbusMaxAttempts` (used only with a failure recorder). */
+  maxAttempts?: number
+  /** Called for each signal whose own send failed (it stays pending, or was moved to the dead letters). */
+  onSignalFailure?: (model: SignalModel, failure: SignalFailureEvent) => void
+  /** Called when a model's flush has ended, with what it did. */
+  onModelFlushed?: (model: SignalModel, outcome: ModelFlushOutcome) => void
+}
+
+/** What one model's flush did (the `onModelFlushed` event). */
+export interface ModelFlushOutcome {
+  sent: number
+  /** Signals whose own send failed and that stay pending. */
+  failedSignals: number
+  deadLettered: number
+  /** Set when the model stopped: broker or database failure, sends failing whatever the split. */
+  error: unknown
+  seconds: number
+}
+
+export interface RunOptions extends FlushPendingOptions {
+  /** Each model's rounds start this many seconds apart (the time a round took is subtracted). */
+  intervalSeconds: number
+  /** Default: all. */
+  models?: readonly ModelRef[]
+  /** 'flushmany' (default): a round sends everything pending; 'flush': what was pending when the round began. */
+  mode?: 'flushmany' | 'flush'
+  /** The longest wait after failed rounds of one model, and after failures of one signal (default 60 s). */
+  maxBackoffSeconds?: number
+  /** Each round of each model, as a report of that model alone. */
+  onRound?: (report: FlushReport, model: SignalModel) => void
+  /** A round in which the model stopped; its next round comes after `retryInSeconds` (its own backoff). */
+  onRoundFailed?: (model: SignalModel, retryInSeconds: number) => void
+  /** How a model's loop waits between its rounds (default: a plain sleep); the CLI's --listen ends it on an insert. */
+  sleep?: (model: SignalModel, milliseconds: number, signal?: AbortSignal) => Promise<void>
 }
 
 export interface FlushPendingOptions extends FlushOptions {
@@ -40,11 +98,16 @@ export interface SignalModelStatus {
   pending: number
   /** Age of the oldest pending signal, for models with a `@CreateDateColumn`; otherwise null. */
   oldestPendingSeconds: number | null
+  /** Signals moved to the dead letters; null when the bookkeeping tables do not exist. */
+  deadLetters: number | null
 }
 
 export class SignalBus {
   private readonly logger: Logger
   private readonly engine: FlushEngine
+  private readonly book: DeadLetters
+  /** What the engine tells about signals whose own send failed. */
+  readonly failureRecorder: FailureRecorder
   private readonly observer: FlushObserver
   private models: SignalModel[] | undefined
 
@@ -56,8 +119,10 @@ export class SignalBus {
       throw new SignalbusConfigError('The DataSource given to SignalBus must be initialized first.')
     }
     this.logger = options.logger ?? silentLogger
+    this.book = new DeadLetters(dataSource, (model) => this.engine.table(model), this.logger)
+    this.failureRecorder = options.failureRecorder ?? this.book
     this.observer = options.observer ?? {}
-    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger, this.observer)
+    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger, this.failureRecorder, this.observer)
   }
 
   /** Every entity of the DataSource that is a signal model, in entity order. */
@@ -101,17 +166,52 @@ export class SignalBus {
 
   /** Name, table, burst count, pending count and age of the oldest pending signal, per model. */
   async status(models?: readonly ModelRef[]): Promise<SignalModelStatus[]> {
+    const resolved = this.resolve(models)
+    const deadLetters = await this.book.counts(resolved)
     const result: SignalModelStatus[] = []
-    for (const model of this.resolve(models)) {
+    for (const model of resolved) {
       result.push({
         name: model.name,
         table: this.engine.table(model).displayName,
         burstCount: model.burstCount,
         pending: await this.countPending(model),
         oldestPendingSeconds: await this.oldestPendingSeconds(model),
+        deadLetters: deadLetters === null ? null : (deadLetters[model.name] ?? 0),
       })
     }
     return result
+  }
+
+  /** The models' dead letters (default: all models). Throws BookkeepingNotSetUpError before `signalbus setup --apply`. */
+  async deadLetters(models?: readonly ModelRef[]): Promise<DeadLetter[]> {
+    return this.book.list(this.resolve(models))
+  }
+
+  /** Dead letters per model name, or null when the bookkeeping tables do not exist. */
+  async deadLetterCounts(models?: readonly ModelRef[]): Promise<Record<string, number> | null> {
+    return this.book.counts(this.resolve(models))
+  }
+
+  /**
+   * Puts dead letters back into their tables with their original values (one transaction each) and clears their
+   * attempt counts: those with the given keys, or every one with `all`. Throws BookkeepingNotSetUpError without the tables.
+   */
+  async requeue(models: readonly ModelRef[] | undefined, options: RequeueOptions): Promise<RequeueReport> {
+    return this.book.requeue(this.resolve(models), options)
+  }
+
+  /** The statements `signalbus setup` would run for this data source (nothing is run). */
+  setupPlan(models?: readonly ModelRef[]): SetupPlan {
+    return setupPlan(this.setupContext(models))
+  }
+
+  /** Runs the setup statements idempotently (one transaction where the database allows DDL in one); returns them. */
+  async setup(models?: readonly ModelRef[]): Promise<SetupPlan> {
+    const context = this.setupContext(models)
+    const plan = setupPlan(context)
+    await applySetup(context, plan)
+    this.book.forgetTables()
+    return plan
   }
 
   /** The models whose table does not exist in the database. */
@@ -128,39 +228,129 @@ export class SignalBus {
     }
   }
 
+  private setupContext(models: readonly ModelRef[] | undefined): SetupContext {
+    const bookkeeping = bookkeepingFor(this.dataSource)
+    return {
+      dataSource: this.dataSource,
+      databaseType: this.dataSource.options.type,
+      bookkeeping,
+      tables: bookkeepingTables(this.dataSource, bookkeeping),
+      models: this.resolve(models),
+      tableOf: (model) => this.engine.table(model),
+    }
+  }
+
+  /**
+   * Flushes every model on a schedule of its own until `signal` is aborted: a model's rounds come every
+   * `intervalSeconds`, and only a round in which that model stopped (broker, database) makes its own next round
+   * wait longer. Signals whose own send failed are tried again alone, each on its own backoff. Models are flushed
+   * at the same time, as many as the connection pool allows (one at a time on SQLite).
+   */
+  async run(options: RunOptions): Promise<void> {
+    const models = this.resolve(options.models)
+    if (!(options.intervalSeconds > 0)) {
+      throw new SignalbusConfigError(`The interval must be a positive number of seconds, got ${String(options.intervalSeconds)}.`)
+    }
+    if (options.burst !== undefined) validateBurstCount(options.burst)
+    if (options.maxAttempts !== undefined) validateMaxAttempts(options.maxAttempts)
+    const intervalMs = options.intervalSeconds * 1000
+    const maxBackoffMs = Math.max(intervalMs, (options.maxBackoffSeconds ?? 60) * 1000)
+    const failing = new Map(models.map((model) => [model, new FailingSignals({intervalMs, maxBackoffMs})]))
+    await repeatPerModel(
+      models,
+      {
+        intervalSeconds: options.intervalSeconds,
+        signal: options.signal,
+        maxBackoffSeconds: options.maxBackoffSeconds,
+        concurrency: this.engine.dialect.concurrentFlushes,
+        sleep: options.sleep,
+      },
+      async (model) => {
+        let result: {report: FlushReport; stopped: string[]}
+        try {
+          const counts = options.mode === 'flush' ? await this.pending([model]) : undefined
+          if (counts && options.wait) await sleep(options.wait * 1000, options.signal)
+          result = await this.flushModels([model], options, () => counts?.[model.name], () => failing.get(model))
+        } catch (error) {
+          // Counting the pending signals failed (the database): a failed round like any other.
+          const report = {...emptyReport(), models: {[model.name]: 0}, failed: [{model: model.name, error: describeError(error)}]}
+          result = {report, stopped: [model.name]}
+          this.observer.roundFinished?.({sent: 0, failed: [{model: model.name, error}], seconds: 0})
+        }
+        options.onRound?.(result.report, model)
+        return result.stopped.length === 0
+      },
+      (model, _error, retryIn) => options.onRoundFailed?.(model, retryIn),
+    )
+  }
+
   private async runOverModels(
     models: readonly ModelRef[] | undefined,
     options: FlushOptions,
     maxSignalsOf: (model: SignalModel) => number | undefined,
   ): Promise<FlushReport> {
+    return (await this.flushModels(this.resolve(models), options, maxSignalsOf, () => undefined)).report
+  }
+
+  /** Flushes the models one after another into one report; `stopped` names the models that stopped on an error. */
+  private async flushModels(
+    models: readonly SignalModel[],
+    options: FlushOptions,
+    maxSignalsOf: (model: SignalModel) => number | undefined,
+    failingOf: (model: SignalModel) => FailingSignals | undefined,
+  ): Promise<{report: FlushReport; stopped: string[]}> {
     const started = performance.now()
     const report = emptyReport()
+    const stopped: string[] = []
     const burstOverride = options.burst === undefined ? undefined : validateBurstCount(options.burst)
+    const maxAttemptsOverride = options.maxAttempts === undefined ? undefined : validateMaxAttempts(options.maxAttempts)
     const errors: Array<{model: string; error: unknown}> = []
-    for (const model of this.resolve(models)) {
+    for (const model of models) {
       if (options.signal?.aborted) break
+      const modelStarted = performance.now()
       report.models[model.name] = 0
+      let error: unknown
       try {
         await this.engine.flushModel(model, {
           burst: burstOverride ?? model.burstCount,
           maxSignals: maxSignalsOf(model),
           signal: options.signal,
+          failing: failingOf(model),
+          maxAttempts: maxAttemptsOverride ?? model.maxAttempts,
           onBurst: (flushed, sent) => {
             report.models[flushed.name]! += sent
             report.sent += sent
             options.onBurst?.(flushed, sent)
           },
+          onSignalFailure: (flushed, failure) => {
+            countSignalFailure(report, flushed.name, failure)
+            options.onSignalFailure?.(flushed, failure)
+          },
         })
-      } catch (error) {
-        const message = describeError(error)
-        this.logger.error(message, {model: model.name})
-        report.failed.push({model: model.name, error: message})
-        errors.push({model: model.name, error})
+      } catch (thrown) {
+        error = thrown ?? new Error('unknown error')
+        stopped.push(model.name)
       }
+      const signals = report.failedSignals[model.name]
+      const failure = error !== undefined ? describeError(error) : signals?.pending ? pendingSignalsMessage(model.name, signals) : undefined
+      if (failure !== undefined) {
+        this.logger.error(failure, {model: model.name})
+        report.failed.push({model: model.name, error: failure})
+        // Signals that failed on their own got as far as their send: for the observer, a send error of the model's own.
+        errors.push({model: model.name, error: error ?? new SignalSendError(model.name, failure)})
+      }
+      if (signals?.deadLettered) this.logger.info(deadLetteredMessage(model.name, signals))
+      options.onModelFlushed?.(model, {
+        sent: report.models[model.name]!,
+        failedSignals: signals?.pending ?? 0,
+        deadLettered: signals?.deadLettered ?? 0,
+        error,
+        seconds: (performance.now() - modelStarted) / 1000,
+      })
     }
     report.seconds = (performance.now() - started) / 1000
     this.observer.roundFinished?.({sent: report.sent, failed: errors, seconds: report.seconds})
-    return report
+    return {report, stopped}
   }
 
   private throwIfFailed(report: FlushReport): number {
@@ -203,6 +393,24 @@ export class SignalBus {
     } catch (error) {
       throw new DatabaseError(`Reading ${tableName} failed: ${describeError(error)}`, {cause: error})
     }
+  }
+}
+
+function countSignalFailure(report: FlushReport, model: string, failure: SignalFailureEvent): void {
+  const entry: SignalFailures = (report.failedSignals[model] ??= {
+    pending: 0,
+    deadLettered: 0,
+    firstPending: null,
+    firstDeadLettered: null,
+  })
+  const described = {key: failure.key, error: describeError(failure.error)}
+  if (failure.outcome === 'dead-lettered') {
+    entry.deadLettered += 1
+    entry.firstDeadLettered ??= described
+    report.deadLettered += 1
+  } else {
+    entry.pending += 1
+    entry.firstPending ??= described
   }
 }
 

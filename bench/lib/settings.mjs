@@ -2,8 +2,9 @@
 // Imported by the data source the CLI loads, so it imports nothing.
 
 export const DIALECTS = ['postgres', 'mariadb']
-/** BENCH_TABLE and BENCH_QUEUE let two benchmark runs on one machine keep out of each other's way. */
+/** BENCH_TABLE and BENCH_QUEUE let two benchmarks share the servers without touching each other's rows and messages. */
 export const TABLE = process.env.BENCH_TABLE ?? 'bench_signal'
+if (!/^[a-z_][a-z0-9_]*$/.test(TABLE)) throw new Error(`BENCH_TABLE must be a plain lower-case identifier, got ${TABLE}`)
 export const QUEUE = process.env.BENCH_QUEUE ?? 'signalbus-bench'
 export const RABBITMQ_URL = process.env.SIGNALBUS_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 

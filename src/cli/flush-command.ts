@@ -1,19 +1,19 @@
-// What the flushing commands (flushmany, flush) share: --burst, --repeat, graceful stop, rendering the report.
+// What the flushing commands (flushmany, flush) share: --burst, --max-attempts, --repeat, graceful stop, rendering.
 import {Flags} from '@oclif/core'
-import {SignalbusConfigError, describeError} from '../errors.js'
+import {SignalbusConfigError} from '../errors.js'
 import type {FlushReport} from '../flush-report.js'
-import {repeatEvery} from '../repeat.js'
 import type {SignalModel} from '../signal-model.js'
 import type {FlushOptions, SignalBus} from '../signalbus.js'
 import {SignalbusCommand, type CommonFlags} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
 import {FlushProgress} from './progress.js'
-import {renderFlushReport} from './render.js'
+import {renderFlushReport, runSucceeded} from './render.js'
 import {FlushService, serviceFlags, type ServiceFlags} from './service.js'
 import {stopOnSignals} from './shutdown.js'
 
 export interface FlushFlags extends CommonFlags, ServiceFlags {
   burst?: number
+  'max-attempts'?: number
   repeat?: number
 }
 
@@ -34,70 +34,86 @@ export const flushFlags = {
     min: 1,
     helpValue: '<n>',
   }),
+  'max-attempts': Flags.integer({
+    summary: "Move a signal to the dead letters after its n-th failed send, overriding each model's signalbusMaxAttempts.",
+    description: 'Needs the tables of `signalbus setup`; without them failing signals stay pending.',
+    min: 1,
+    helpValue: '<n>',
+  }),
   repeat: seconds({
     char: 'r',
-    summary: 'Run again every <seconds> (the time spent is subtracted) until SIGTERM or SIGINT.',
+    summary: 'Run again every <seconds> (the time spent is subtracted), each model on its own schedule, until SIGTERM or SIGINT.',
   }),
   ...serviceFlags,
 }
 
-export type FlushOnce = (signalbus: SignalBus, models: SignalModel[], options: FlushOptions) => Promise<FlushReport>
+/** Which rows a round sends: all pending (flushmany), or those pending when it began, after `wait` seconds (flush). */
+export interface FlushMode {
+  mode: 'flushmany' | 'flush'
+  wait?: number
+}
 
 export abstract class FlushCommand extends SignalbusCommand {
   /**
-   * Flushes once (exit 1 when a model failed), or every --repeat seconds: then a failed round is
-   * reported, the loop backs off and goes on, and SIGTERM/SIGINT end it with exit 0.
+   * Flushes once (exit 1 when a model failed or some signals failed and stay pending), or every --repeat seconds,
+   * each model on its own schedule: a round in which a model stopped is reported and that model backs off; the
+   * others go on. SIGTERM/SIGINT end the loop with exit 0.
    */
-  protected async runFlushing(flags: FlushFlags, names: readonly string[], flushOnce: FlushOnce): Promise<void> {
+  protected async runFlushing(flags: FlushFlags, names: readonly string[], how: FlushMode): Promise<void> {
     const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
     const service = new FlushService(flags, () => this.out)
     this.observer = service.observer
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
         await service.start(signalbus, models)
-        const showProgress = FlushProgress.wanted(flags.json)
-        const render = (report: FlushReport): boolean => {
-          renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: flags.repeat !== undefined})
-          return report.failed.length === 0
-        }
-        const round = async (): Promise<FlushReport> => {
-          const options: FlushOptions = {burst: flags.burst, signal: stop.signal}
-          if (!showProgress) return flushOnce(signalbus, models, options)
-          const pending = Object.values(await signalbus.pending(models)).reduce((sum, count) => sum + count, 0)
-          const progress = new FlushProgress(this.out, pending)
-          try {
-            return await flushOnce(signalbus, models, {...options, onBurst: (_model, sent) => progress.add(sent)})
-          } finally {
-            progress.finish()
-          }
-        }
-        if (flags.repeat === undefined) return !render(await round())
-        await repeatEvery(
-          {
-            intervalSeconds: flags.repeat,
-            signal: stop.signal,
-            onFailure: (_error, retryIn) => {
-              service.nextRoundIn(retryIn)
-              this.out.warn(`The last round failed; retrying in ${retryIn}s.`)
-            },
-            sleep: service.sleep,
+        const options: FlushOptions = {burst: flags.burst, maxAttempts: flags['max-attempts'], signal: stop.signal}
+        if (flags.repeat === undefined) return !runSucceeded(this.renderOnce(flags, await this.flushOnce(signalbus, models, options, how, flags.json)))
+        await signalbus.run({
+          ...options,
+          ...how,
+          models,
+          intervalSeconds: flags.repeat,
+          onRound: (report, model) => {
+            service.roundEnded(model, report)
+            renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: true})
           },
-          async () => {
-            try {
-              return service.roundEnded(render(await round()))
-            } catch (error) {
-              service.roundThrew(error)
-              this.out.error(describeError(error))
-              return false
-            }
+          onRoundFailed: (model, retryIn) => {
+            service.nextRoundIn(retryIn)
+            this.out.warn(`The last round of "${model.name}" failed; retrying in ${retryIn}s.`)
           },
-        )
+          sleep: service.sleep,
+        })
         return false
       })
       if (failed) this.exit(ExitCode.runtimeFailure)
     } finally {
       await service.stop()
       stop.dispose()
+    }
+  }
+
+  private renderOnce(flags: FlushFlags, report: FlushReport): FlushReport {
+    renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: false})
+    return report
+  }
+
+  /** One run over all models; with live progress on a terminal. */
+  private async flushOnce(
+    signalbus: SignalBus,
+    models: SignalModel[],
+    options: FlushOptions,
+    how: FlushMode,
+    json: boolean,
+  ): Promise<FlushReport> {
+    const flush = (withOptions: FlushOptions): Promise<FlushReport> =>
+      how.mode === 'flush' ? signalbus.flushReport(models, {...withOptions, wait: how.wait}) : signalbus.flushmanyReport(models, withOptions)
+    if (!FlushProgress.wanted(json)) return flush(options)
+    const pending = Object.values(await signalbus.pending(models)).reduce((sum, count) => sum + count, 0)
+    const progress = new FlushProgress(this.out, pending)
+    try {
+      return await flush({...options, onBurst: (_model, sent) => progress.add(sent)})
+    } finally {
+      progress.finish()
     }
   }
 }

@@ -12,6 +12,7 @@ import type {MetricsServer} from '../metrics/server.js'
 import {PostgresListener} from '../listen/postgres-listener.js'
 import {hasWakeUpTrigger} from '../listen/triggers.js'
 import {WakeUp} from '../listen/wake-up.js'
+import type {FlushReport} from '../flush-report.js'
 import type {SignalModel} from '../signal-model.js'
 import type {SignalBus} from '../signalbus.js'
 import {sleep} from '../sleep.js'
@@ -47,10 +48,12 @@ export interface ServiceFlags {
 export class FlushService {
   private metrics: SignalbusMetrics | undefined
   private readonly health: HealthState | undefined
-  private readonly wakeUp: WakeUp | undefined
+  /** One per model with --listen: each model's loop sleeps (and is woken) on its own. */
+  private readonly wakeUps = new Map<string, WakeUp>()
   private server: MetricsServer | undefined
   private listener: PostgresListener | undefined
-  private lastRoundFailed = false
+  /** Models whose last round failed: their backoff holds, inserts do not wake them. */
+  private readonly failing = new Set<string>()
   private forward: FlushObserver = {}
   /** Fed to SignalBus: metrics and health see every burst and round (from start() on). */
   readonly observer: FlushObserver = {
@@ -69,7 +72,6 @@ export class FlushService {
       throw new SignalbusConfigError('--listen wakes the --repeat loop: give --repeat SECONDS too.')
     }
     if (flags['metrics-port'] !== undefined) this.health = new HealthState({intervalSeconds: flags.repeat})
-    if (flags.listen) this.wakeUp = new WakeUp()
   }
 
   /** Binds the metrics port (exit 2 when taken) and starts listening; call before the first round. */
@@ -95,24 +97,18 @@ export class FlushService {
       })
       this.out.info(`Serving /metrics, /healthz and /readyz on http://${this.server.host}:${this.server.port}`)
     }
-    if (this.wakeUp) await this.startListening(signalbus, models, this.wakeUp)
+    if (this.flags.listen) await this.startListening(signalbus, models)
   }
 
-  /** The loop's sleep: woken by inserts with --listen, except while rounds fail (then the backoff holds). */
-  readonly sleep = (milliseconds: number, signal?: AbortSignal): Promise<void> =>
-    this.wakeUp && !this.lastRoundFailed ? this.wakeUp.sleep(milliseconds, signal) : sleep(milliseconds, signal)
-
-  /** Returns `succeeded`, for the loop. */
-  roundEnded(succeeded: boolean): boolean {
-    this.lastRoundFailed = !succeeded
-    return succeeded
+  /** A model's sleep between its rounds: woken by inserts with --listen, except while its rounds fail (the backoff holds). */
+  readonly sleep = (model: SignalModel, milliseconds: number, signal?: AbortSignal): Promise<void> => {
+    const wakeUp = this.wakeUps.get(model.name)
+    return wakeUp && !this.failing.has(model.name) ? wakeUp.sleep(milliseconds, signal) : sleep(milliseconds, signal)
   }
 
-  /** A round that threw as a whole (the models did not get to report). */
-  roundThrew(error: unknown): void {
-    this.lastRoundFailed = true
-    this.health?.roundThrew(error)
-    this.metrics?.countRound('failed')
+  roundEnded(model: SignalModel, report: FlushReport): void {
+    if (report.failed.length > 0) this.failing.add(model.name)
+    else this.failing.delete(model.name)
   }
 
   nextRoundIn(seconds: number): void {
@@ -138,15 +134,23 @@ export class FlushService {
     )
   }
 
-  private async startListening(signalbus: SignalBus, models: SignalModel[], wakeUp: WakeUp): Promise<void> {
+  private async startListening(signalbus: SignalBus, models: SignalModel[]): Promise<void> {
     const {dataSource} = signalbus
     const dialect = dialectFor(dataSource)
     const tables = models.map((model) => describeTable(dataSource, model.metadata, dialect.tableQualifier(model.metadata)))
     const runner = dataSource.createQueryRunner()
-    const withTrigger: string[] = []
+    const withTrigger: Array<{table: string; wakeUp: WakeUp}> = []
     const without: string[] = []
     try {
-      for (const table of tables) (await hasWakeUpTrigger(runner, table) ? withTrigger : without).push(table.displayName)
+      for (const [index, table] of tables.entries()) {
+        if (!(await hasWakeUpTrigger(runner, table))) {
+          without.push(table.displayName)
+          continue
+        }
+        const wakeUp = new WakeUp()
+        this.wakeUps.set(models[index]!.name, wakeUp)
+        withTrigger.push({table: table.displayName, wakeUp})
+      }
     } finally {
       await runner.release()
     }
@@ -158,7 +162,7 @@ export class FlushService {
       )
     }
     if (withTrigger.length === 0) return
-    this.listener = new PostgresListener(dataSource, {tables: withTrigger, logger: this.out.logger(), wakeUp})
+    this.listener = new PostgresListener(dataSource, {tables: withTrigger, logger: this.out.logger()})
     await this.listener.start()
   }
 }

@@ -14,8 +14,6 @@ export default class Flush extends FlushCommand {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Flush)
-    await this.runFlushing(flags, flags.models ?? [], (signalbus, models, options) =>
-      signalbus.flushReport(models, {...options, wait: flags.wait}),
-    )
+    await this.runFlushing(flags, flags.models ?? [], {mode: 'flush', wait: flags.wait})
   }
 }

@@ -5,7 +5,8 @@ export default class Flushmany extends FlushCommand {
   static override summary = 'Send and delete all pending signals of the given models, in bursts; safe to run in parallel.'
   static override description =
     'Each burst is one transaction: claim rows (FOR UPDATE SKIP LOCKED) → send → broker confirms → delete → commit. ' +
-    'Rows whose send fails stay pending. Model names may be given as arguments or with --models; default: all.'
+    'A burst whose send fails is narrowed down to the signals whose own send fails: they stay pending, the others are ' +
+    'delivered. Model names may be given as arguments or with --models; default: all.'
   static override strict = false
   static override args = {names: Args.string({description: 'Signal model names (entity class or table).'})}
   static override flags = flushFlags
@@ -18,6 +19,6 @@ export default class Flushmany extends FlushCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Flushmany)
     const names = [...(argv as string[]), ...(flags.models ?? [])]
-    await this.runFlushing(flags, names, (signalbus, models, options) => signalbus.flushmanyReport(models, options))
+    await this.runFlushing(flags, names, {mode: 'flushmany'})
   }
 }

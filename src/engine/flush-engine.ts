@@ -6,16 +6,41 @@
 // database. Each burst still is one transaction, committed right after its own send returned; a burst claimed
 // but not sent is rolled back when the send before it fails or when the flush is stopped. SQLite (one writer)
 // runs the bursts one after the other.
+//
+// A burst whose send fails for a reason of its signals' own (failure-scope.ts) is narrowed down: split in
+// halves, each half claimed again by its keys and sent in a transaction of its own, until the signals whose own
+// send fails are found. They stay pending, and the claims of this run leave them out; everything else is
+// delivered. A systemic failure (broker, database), or sends that fail whatever the split, stop the model.
 import type {DataSource, QueryRunner} from 'typeorm'
 import type {FlushObserver} from '../flush-observer.js'
 import type {Logger} from '../logger.js'
 import type {SignalModel} from '../signal-model.js'
-import type {Dialect} from './dialects/index.js'
+import type {ClaimFilter, Dialect} from './dialects/index.js'
 import {DatabaseError, SignalSendError, describeError} from '../errors.js'
-import {describeTable, entityBuilder, type EntityBuilder, type RawRow, type SignalTable} from './signal-table.js'
-import {sendSignals} from './send-signals.js'
+import {FailingSignals} from './failing-signals.js'
+import type {FailureOutcome, FailureRecorder} from './failure-recorder.js'
+import {failureScope} from './failure-scope.js'
+import {
+  describeKey,
+  describeTable,
+  entityBuilder,
+  keyOf,
+  type EntityBuilder,
+  type KeyValues,
+  type RawRow,
+  type SignalTable,
+} from './signal-table.js'
+import {OneByOneSendFailure, sendSignals} from './send-signals.js'
 
 const CLAIM_ATTEMPTS = 5
+/**
+ * Signals found failing on their own one after another, with no successful send between them: then it is not the
+ * signals, it is whatever they are sent to (a send method that fails for every signal). The model stops, and
+ * these signals are not counted as failing.
+ */
+export const SYSTEMIC_AFTER_ISOLATED = 5
+/** More failing signals than this in one run stop the model: the exclusion lists of the claims stay small. */
+export const MAX_FAILING_SIGNALS = 1000
 
 export interface FlushModelOptions {
   /** Signals per transaction. */
@@ -25,6 +50,23 @@ export interface FlushModelOptions {
   /** Checked between bursts: a burst in progress always finishes (commit or rollback). */
   signal?: AbortSignal
   onBurst?: (model: SignalModel, sent: number) => void
+  /**
+   * The model's signals known to fail. --repeat keeps one per model across rounds (each signal is tried again
+   * alone when its own backoff has run out); without it, each call starts afresh.
+   */
+  failing?: FailingSignals
+  /** With the engine's failure recorder: a signal's maxAttempts-th failure moves it to the dead letters. */
+  maxAttempts?: number
+  /** Told about each signal whose own send failed (after the fact that the failure is not systemic is known). */
+  onSignalFailure?: (model: SignalModel, failure: SignalFailureEvent) => void
+}
+
+export interface SignalFailureEvent {
+  /** The signal's key, as `id=250` or `shard=1,seq=7`. */
+  readonly key: string
+  readonly error: unknown
+  /** 'dead-lettered' when the failure recorder moved it to the dead letters; else it stays pending. */
+  readonly outcome: FailureOutcome
 }
 
 /** Rows claimed (deleted) inside a transaction that is still open on `runner`. */
@@ -37,17 +79,54 @@ interface Burst {
   readonly startedAt: number
 }
 
+/** A signal found failing on its own, not yet reported: that waits for a send that succeeds after it. */
+interface Suspect {
+  readonly row: RawRow
+  readonly error: unknown
+  /** Known to fail before this run (a retry): a systemic verdict leaves its record alone. */
+  readonly wasKnown: boolean
+}
+
+/** A burst whose send failed for a reason of its signals' own; rolled back, its rows pending again. */
+interface FailedBurst {
+  readonly rows: RawRow[]
+  readonly error: unknown
+  /**
+   * Sent one signal at a time: the first `delivered` rows were stored by the broker before the next one's own send
+   * failed. Undefined for a batch send, which fails as a whole.
+   */
+  readonly delivered: number | undefined
+}
+
+/** The engine's error for a failed burst, with what a one-by-one send delivered before it failed. */
+class BurstSendError extends SignalSendError {
+  constructor(
+    model: string,
+    message: string,
+    readonly delivered: number | undefined,
+    options: {cause: unknown},
+  ) {
+    super(model, message, options)
+  }
+}
+
 /** One flushModel() call: the model, its table, and what was claimed and sent (committed) so far. */
 interface ModelRun {
   readonly model: SignalModel
   readonly table: SignalTable
   readonly toEntity: EntityBuilder
   readonly options: FlushModelOptions
+  readonly failing: FailingSignals
   sent: number
-  /** Rows claimed so far, for `maxSignals`. */
+  /** Rows claimed and not rolled back, plus signals found failing, for `maxSignals`. */
   claimed: number
   /** Connections with a burst transaction open: each must end in a commit or a rollback. */
   readonly open: Set<QueryRunner>
+  readonly suspects: Suspect[]
+  /** Sends that failed since the last one that succeeded. */
+  failedSendsInARow: number
+  /** More failed sends in a row than narrowing one burst can need mean that sends fail whatever the split. */
+  readonly maxFailedSendsInARow: number
 }
 
 export class FlushEngine {
@@ -58,6 +137,7 @@ export class FlushEngine {
     private readonly dataSource: DataSource,
     readonly dialect: Dialect,
     private readonly logger: Logger,
+    private readonly failureRecorder?: FailureRecorder,
     private readonly observer: FlushObserver = {},
   ) {}
 
@@ -78,19 +158,29 @@ export class FlushEngine {
       table: this.table(model),
       toEntity: entityBuilder(this.dataSource, model.metadata),
       options,
+      failing: options.failing ?? new FailingSignals(),
       sent: 0,
       claimed: 0,
       open: new Set(),
+      suspects: [],
+      failedSendsInARow: 0,
+      maxFailedSendsInARow: Math.ceil(Math.log2(Math.max(1, options.burst))) + 2 * SYSTEMIC_AFTER_ISOLATED + 1,
     }
     const runner = this.dataSource.createQueryRunner()
     let second: QueryRunner | undefined
     try {
       await this.checkServerOnce(runner)
-      // An idle model costs one round trip (a sub-second --repeat stays cheap), not a claim and a commit.
+      // An idle model costs one round trip (a sub-second --repeat stays cheap), not a claim and a commit; rows
+      // due for a retry are pending rows too.
       if (this.nextLimit(run) === 0 || !(await this.anyPending(run, runner))) return 0
+      await this.retryDueSignals(run, runner)
       if (!this.dialect.overlapsBursts) await this.flushOneAfterAnother(run, runner)
       else await this.flushOverlapped(run, runner, () => (second ??= this.dataSource.createQueryRunner()))
+      await this.reportSuspects(run)
       return run.sent
+    } catch (error) {
+      this.dropSuspects(run)
+      throw error
     } finally {
       // Every path above ends its transactions; whatever failed, no connection goes back to the pool with one open.
       for (const open of [...run.open]) await this.rollbackRunnerQuietly(run, open)
@@ -121,43 +211,75 @@ export class FlushEngine {
     return Math.max(0, Math.min(run.options.burst, (run.options.maxSignals ?? Infinity) - run.claimed))
   }
 
+  /** Normal bursts leave out the signals known to fail. */
+  private burstFilter(run: ModelRun): ClaimFilter | undefined {
+    return run.failing.size === 0 ? undefined : {exclude: run.failing.keys()}
+  }
+
+  /** --repeat: each failing signal whose backoff ran out is tried again alone, before the normal bursts. */
+  private async retryDueSignals(run: ModelRun, runner: QueryRunner): Promise<void> {
+    for (const key of run.failing.due()) {
+      if (run.options.signal?.aborted) return
+      const failed = await this.sendKeys(run, runner, [key])
+      if (failed?.rows.length) await this.isolate(run, failed.rows[0]!, failed.error)
+      else run.failing.forget(key) // delivered, or no longer in the table
+    }
+  }
+
   private async flushOneAfterAnother(run: ModelRun, runner: QueryRunner): Promise<void> {
+    for (;;) {
+      const failed = await this.passOneAfterAnother(run, runner)
+      if (!failed) return
+      await this.handleFailedBurst(run, runner, failed)
+    }
+  }
+
+  /** Bursts one after another until the table is drained or stopped; returns the first burst that failed on its own. */
+  private async passOneAfterAnother(run: ModelRun, runner: QueryRunner): Promise<FailedBurst | undefined> {
     for (let limit = this.nextLimit(run); limit > 0; limit = this.nextLimit(run)) {
-      const burst = await this.claim(run, runner, limit)
+      const burst = await this.claim(run, runner, limit, this.burstFilter(run))
       if (burst.rows.length > 0) {
-        try {
-          await this.send(run, burst)
-        } catch (error) {
-          await this.rollbackQuietly(run, burst)
-          throw error
-        }
+        const failed = await this.sendOrRollBack(run, burst)
+        if (failed) return failed
       }
       await this.commit(run, burst)
-      if (burst.rows.length < limit) return
+      if (burst.rows.length < limit) return undefined
+    }
+    return undefined
+  }
+
+  private async flushOverlapped(run: ModelRun, runner: QueryRunner, spare: () => QueryRunner): Promise<void> {
+    for (;;) {
+      const failed = await this.passOverlapped(run, runner, spare)
+      if (!failed) return
+      await this.handleFailedBurst(run, runner, failed)
     }
   }
 
   /**
    * Sends burst k while the other connection claims burst k+1, then commits k and sends k+1. A burst is
    * committed as soon as its send returned, before the next send starts, so a crash re-sends at most one burst.
-   * When a send fails, that burst and the one claimed behind it are rolled back; when the flush is stopped,
-   * the burst claimed behind the last one sent is rolled back.
+   * When a send fails, that burst and the one claimed behind it are rolled back (the failed one is returned, to be
+   * narrowed down, unless the failure is systemic); when the flush is stopped, the burst claimed behind the last
+   * one sent is rolled back.
    */
-  private async flushOverlapped(run: ModelRun, runner: QueryRunner, spare: () => QueryRunner): Promise<void> {
+  private async passOverlapped(run: ModelRun, runner: QueryRunner, spare: () => QueryRunner): Promise<FailedBurst | undefined> {
     const limit = this.nextLimit(run)
-    if (limit === 0) return
-    let current = await this.claim(run, runner, limit)
+    if (limit === 0) return undefined
+    let current = await this.claim(run, runner, limit, this.burstFilter(run))
     let other: QueryRunner | undefined
     while (current.rows.length > 0) {
       const nextLimit = current.rows.length === current.limit ? this.nextLimit(run) : 0
       const [sending, claiming] = await Promise.all([
         settle(this.send(run, current)),
-        nextLimit > 0 ? settle(this.claim(run, (other ??= spare()), nextLimit)) : undefined,
+        nextLimit > 0 ? settle(this.claim(run, (other ??= spare()), nextLimit, this.burstFilter(run))) : undefined,
       ])
       const next = claiming?.ok ? claiming.value : undefined
       if (!sending.ok) {
         await this.rollbackQuietly(run, current, next)
-        throw sending.error
+        this.throwUnlessSignalsFailed(run, sending.error)
+        if (claiming && !claiming.ok) throw claiming.error
+        return failedBurst(current, sending.error)
       }
       try {
         await this.commit(run, current)
@@ -166,22 +288,165 @@ export class FlushEngine {
         throw error
       }
       if (claiming && !claiming.ok) throw claiming.error
-      if (!next) return
-      if (run.options.signal?.aborted) return this.rollbackQuietly(run, next)
+      if (!next) return undefined
+      if (run.options.signal?.aborted) {
+        await this.rollbackQuietly(run, next)
+        return undefined
+      }
       other = current.runner
       current = next
     }
     // The last claim found nothing: end its empty transaction.
     await this.commit(run, current)
+    return undefined
+  }
+
+  /**
+   * A burst sent one signal at a time names its failing signal: the ones before it were stored by the broker and
+   * are deleted without being sent again, the failing one is set aside, the ones after it go back to the normal
+   * bursts. A batch send is narrowed down.
+   */
+  private async handleFailedBurst(run: ModelRun, runner: QueryRunner, failed: FailedBurst): Promise<void> {
+    if (failed.delivered === undefined) return this.narrow(run, runner, failed.rows, failed.error)
+    const delivered = failed.rows.slice(0, failed.delivered)
+    if (delivered.length > 0) {
+      const burst = await this.claim(run, runner, delivered.length, {only: delivered.map((row) => keyOf(run.table, row))})
+      await this.commit(run, burst)
+    }
+    const failing = failed.rows[failed.delivered]
+    if (failing) await this.isolate(run, failing, failed.error)
+  }
+
+  /**
+   * Finds the signals of a failed group whose own send fails, delivering the others: the first half is claimed
+   * again by its keys and sent; if it succeeds, the failure is in the second half, which is split without being
+   * sent whole; if it fails, it is narrowed down in turn and the second half is sent. `failure` is the group's own
+   * failed send, or undefined when the group was only inferred to fail (a single row is then sent alone first).
+   */
+  private async narrow(run: ModelRun, runner: QueryRunner, rows: RawRow[], failure: unknown): Promise<void> {
+    if (rows.length === 0 || run.options.signal?.aborted) return
+    if (rows.length === 1) {
+      if (failure !== undefined) return this.isolate(run, rows[0]!, failure)
+      const failed = await this.sendKeys(run, runner, [keyOf(run.table, rows[0]!)])
+      if (failed?.rows.length) await this.isolate(run, failed.rows[0]!, failed.error)
+      return
+    }
+    const middle = Math.ceil(rows.length / 2)
+    const [first, second] = [rows.slice(0, middle), rows.slice(middle)]
+    const firstFailed = await this.sendKeys(run, runner, first.map((row) => keyOf(run.table, row)))
+    if (!firstFailed) return this.narrow(run, runner, second, undefined)
+    await this.handleFailedBurst(run, runner, firstFailed)
+    const secondFailed = await this.sendKeys(run, runner, second.map((row) => keyOf(run.table, row)))
+    if (secondFailed) await this.handleFailedBurst(run, runner, secondFailed)
+  }
+
+  /**
+   * Claims the rows with these keys (those still pending and not held by another flusher) and sends them in one
+   * transaction. Returns undefined when they were delivered (or none was left), else the failed burst, rolled back.
+   */
+  private async sendKeys(run: ModelRun, runner: QueryRunner, keys: KeyValues[]): Promise<FailedBurst | undefined> {
+    if (run.options.signal?.aborted) return undefined
+    const burst = await this.claim(run, runner, keys.length, {only: keys})
+    if (burst.rows.length > 0) {
+      const failed = await this.sendOrRollBack(run, burst)
+      if (failed) return failed
+    }
+    await this.commit(run, burst)
+    return undefined
+  }
+
+  /** Sends the burst; when that fails, rolls it back, and returns it unless the failure is systemic (then throws). */
+  private async sendOrRollBack(run: ModelRun, burst: Burst): Promise<FailedBurst | undefined> {
+    try {
+      await this.send(run, burst)
+      return undefined
+    } catch (error) {
+      await this.rollbackQuietly(run, burst)
+      this.throwUnlessSignalsFailed(run, error)
+      return failedBurst(burst, error)
+    }
+  }
+
+  /** Rethrows a systemic failure, and counts a failed send against the limit of failed sends in a row. */
+  private throwUnlessSignalsFailed(run: ModelRun, error: unknown): void {
+    if (failureScope(error) === 'systemic') throw error
+    run.failedSendsInARow += 1
+    if (run.failedSendsInARow > run.maxFailedSendsInARow) {
+      throw this.failsWhateverTheSplit(run, `${run.failedSendsInARow} sends in a row failed`, error)
+    }
+  }
+
+  /** A signal whose own send failed: it stays pending, and the claims of this run leave it out from now on. */
+  private async isolate(run: ModelRun, row: RawRow, error: unknown): Promise<void> {
+    const key = keyOf(run.table, row)
+    run.suspects.push({row, error, wasKnown: run.failing.has(key)})
+    run.failing.failed(key)
+    run.claimed += 1
+    this.logger.debug(`${run.model.name}: signal ${describeKey(run.table, row)} failed on its own (${describeError(causeOf(error))})`)
+    if (run.suspects.length >= SYSTEMIC_AFTER_ISOLATED) {
+      throw this.failsWhateverTheSplit(run, `${run.suspects.length} signals in a row failed on their own`, error)
+    }
+    if (run.failing.size >= MAX_FAILING_SIGNALS) {
+      await this.reportSuspects(run)
+      throw new SignalSendError(
+        run.model.name,
+        `${run.failing.size} signals of "${run.model.name}" failed on their own in this run; the others stay pending until the next run.`,
+        {cause: error},
+      )
+    }
+  }
+
+  private failsWhateverTheSplit(run: ModelRun, what: string, last: unknown): SignalSendError {
+    return new SignalSendError(
+      run.model.name,
+      `Sending signals of "${run.model.name}" fails whatever the split (${what}, none succeeded in between); ` +
+        `the signals stay pending and none is counted as failing. Last error: ${describeError(causeOf(last))}`,
+      {cause: last},
+    )
+  }
+
+  /**
+   * A send succeeded after the suspects failed, so the failures were theirs: count each (the failure recorder may
+   * move it to the dead letters) and tell the caller.
+   */
+  private async reportSuspects(run: ModelRun): Promise<void> {
+    const {model, table} = run
+    for (const suspect of run.suspects.splice(0)) {
+      const error = causeOf(suspect.error)
+      let outcome: FailureOutcome = 'pending'
+      const {maxAttempts} = run.options
+      if (this.failureRecorder && maxAttempts !== undefined) {
+        try {
+          outcome = await this.failureRecorder.recordFailure({model, table, row: suspect.row, error, maxAttempts})
+        } catch (recordError) {
+          throw new DatabaseError(
+            `Recording the failure of signal ${describeKey(table, suspect.row)} of "${model.name}" failed: ${describeError(recordError)}`,
+            {cause: recordError},
+          )
+        }
+      }
+      if (outcome === 'dead-lettered') {
+        run.failing.forget(keyOf(table, suspect.row))
+        this.observer.deadLettered?.({model: model.name, count: 1})
+      }
+      run.options.onSignalFailure?.(model, {key: describeKey(table, suspect.row), error, outcome})
+    }
+  }
+
+  /** The model stops on a systemic failure: the signals found failing since the last success were not at fault. */
+  private dropSuspects(run: ModelRun): void {
+    for (const suspect of run.suspects.splice(0)) {
+      if (!suspect.wasKnown) run.failing.forget(keyOf(run.table, suspect.row))
+    }
   }
 
   /** Begins a transaction and claims rows; a deadlock here is harmless (nothing was sent) and retried. */
-  private async claim(run: ModelRun, runner: QueryRunner, limit: number): Promise<Burst> {
+  private async claim(run: ModelRun, runner: QueryRunner, limit: number, filter?: ClaimFilter): Promise<Burst> {
     const startedAt = performance.now()
     for (let attempt = 1; ; attempt++) {
       try {
         run.open.add(runner)
-        const rows = await this.dialect.claim(runner, run.table, limit)
+        const rows = await this.dialect.claim(runner, run.table, limit, filter)
         run.claimed += rows.length
         return {runner, rows, limit, startedAt}
       } catch (error) {
@@ -205,11 +470,14 @@ export class FlushEngine {
     }
     try {
       await sendSignals(model, burst.rows.map(run.toEntity))
-    } catch (error) {
+    } catch (thrown) {
+      const delivered = thrown instanceof OneByOneSendFailure ? thrown.delivered : undefined
+      const error = thrown instanceof OneByOneSendFailure ? thrown.cause : thrown
       this.observer.sendFailed?.({model: model.name, count: burst.rows.length, error})
-      throw new SignalSendError(
+      throw new BurstSendError(
         model.name,
         `Sending ${burst.rows.length} signal(s) of "${model.name}" failed: ${describeError(error)}`,
+        delivered,
         {cause: error},
       )
     }
@@ -226,6 +494,7 @@ export class FlushEngine {
     }
     if (burst.rows.length === 0) return
     run.sent += burst.rows.length
+    run.failedSendsInARow = 0
     const seconds = (performance.now() - burst.startedAt) / 1000
     this.observer.burstCommitted?.({model: run.model.name, count: burst.rows.length, seconds})
     run.options.onBurst?.(run.model, burst.rows.length)
@@ -233,10 +502,16 @@ export class FlushEngine {
       model: run.model.name,
       count: burst.rows.length,
     })
+    if (run.suspects.length > 0) await this.reportSuspects(run)
   }
 
+  /** Rolled-back rows are pending again: they no longer count as claimed. */
   private async rollbackQuietly(run: ModelRun, ...bursts: Array<Burst | undefined>): Promise<void> {
-    for (const burst of bursts) if (burst) await this.rollbackRunnerQuietly(run, burst.runner)
+    for (const burst of bursts) {
+      if (!burst) continue
+      run.claimed -= burst.rows.length
+      await this.rollbackRunnerQuietly(run, burst.runner)
+    }
   }
 
   private async rollbackRunnerQuietly(run: ModelRun, runner: QueryRunner): Promise<void> {
@@ -247,6 +522,15 @@ export class FlushEngine {
       this.logger.debug(`${run.table.displayName}: rollback failed (${describeError(error)})`)
     }
   }
+}
+
+function failedBurst(burst: Burst, error: unknown): FailedBurst {
+  return {rows: burst.rows, error, delivered: error instanceof BurstSendError ? error.delivered : undefined}
+}
+
+/** What the send method threw, without the engine's SignalSendError around it. */
+function causeOf(error: unknown): unknown {
+  return error instanceof SignalSendError && error.cause !== undefined ? error.cause : error
 }
 
 /**

@@ -61,3 +61,21 @@ export function entityBuilder(dataSource: DataSource, metadata: EntityMetadata):
     return entity
   }
 }
+
+/** A row's primary-key values, in key order (what the dialects' claims take to include or exclude rows). */
+export type KeyValues = readonly unknown[]
+
+export function keyOf(table: SignalTable, row: RawRow): KeyValues {
+  return table.keyColumns.map((column) => row[column])
+}
+
+/** The row's key for messages: `id=250`, or `shard=1,seq=7` for a composite key. */
+export function describeKey(table: SignalTable, row: RawRow): string {
+  return table.keyColumns.map((column) => `${column}=${describeValue(row[column])}`).join(',')
+}
+
+function describeValue(value: unknown): string {
+  if (value instanceof Date) return value.toISOString()
+  if (Buffer.isBuffer(value)) return `0x${value.toString('hex')}`
+  return String(value)
+}

@@ -32,10 +32,9 @@ const RECONNECT_MAX_MS = 5000
 export const LISTENER_APPLICATION_NAME = 'signalbus listen'
 
 export interface PostgresListenerOptions {
-  /** The tables' display names (schema.table), whose channels are listened on. */
-  tables: readonly string[]
+  /** Each table by its display name (schema.table), and the wake-up its channel's notifications end. */
+  tables: ReadonlyArray<{readonly table: string; readonly wakeUp: WakeUp}>
   logger: Logger
-  wakeUp: WakeUp
 }
 
 export class PostgresListener {
@@ -43,13 +42,14 @@ export class PostgresListener {
   private closed = false
   private readonly stopping = new AbortController()
   private connecting: Promise<void> | undefined
-  private readonly channels: string[]
+  /** The wake-up of each channel listened on. */
+  private readonly channels: Map<string, WakeUp>
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: PostgresListenerOptions,
   ) {
-    this.channels = options.tables.map(channelFor)
+    this.channels = new Map(options.tables.map(({table, wakeUp}) => [channelFor(table), wakeUp]))
   }
 
   /** Connects and listens; when that fails, the loop polls and the listener keeps trying in the background. */
@@ -88,12 +88,12 @@ export class PostgresListener {
 
   private async connect(): Promise<void> {
     const client = this.newClient()
-    client.on('notification', () => this.options.wakeUp.notify())
+    client.on('notification', (message) => this.channels.get(message.channel)?.notify())
     client.on('error', (error) => this.lost(client, error))
     client.on('end', () => this.lost(client, undefined))
     try {
       await client.connect()
-      for (const channel of this.channels) await client.query(`LISTEN ${this.dataSource.driver.escape(channel)}`)
+      for (const channel of this.channels.keys()) await client.query(`LISTEN ${this.dataSource.driver.escape(channel)}`)
     } catch (error) {
       client.removeAllListeners()
       client.on('error', () => undefined)
@@ -130,7 +130,7 @@ export class PostgresListener {
         if (this.closed) return
         this.options.logger.info('Listening for inserts again.')
         // Rows may have been inserted while nobody listened.
-        this.options.wakeUp.notify()
+        for (const wakeUp of this.channels.values()) wakeUp.notify()
         return
       } catch (error) {
         this.options.logger.debug(`Reconnecting the LISTEN connection failed: ${describeError(error)}`)

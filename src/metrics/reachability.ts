@@ -1,6 +1,6 @@
 // Tells "the database or the broker could not be reached" from "this model's signals fail" (a poison signal,
 // a missing exchange): only the first makes the relay not ready. Judged from the error and its causes.
-import {SignalSendError, describeError} from '../errors.js'
+import {DeliveryError, SignalSendError, describeError, type DeliveryFailureKind} from '../errors.js'
 
 export type UnreachableService = 'database' | 'broker'
 
@@ -17,6 +17,9 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'PROTOCOL_CONNECTION_LOST',
 ])
+
+/** What the RabbitMQ publisher says when the broker, not a message, is the problem. */
+const LOST_DELIVERY: ReadonlySet<DeliveryFailureKind> = new Set(['connect', 'connection-lost', 'timeout'])
 
 /** PostgreSQL SQLSTATEs of a lost or refused session: class 08 (connection exception), 57P01–57P03 (shutdown, starting up). */
 const DATABASE_STATES = /^(08...|57P0[1-3])$/
@@ -40,6 +43,7 @@ function codesOf(link: unknown): string[] {
 
 function looksLost(error: unknown, pattern: RegExp): boolean {
   for (const link of chain(error)) {
+    if (pattern === LOST_BROKER && link instanceof DeliveryError) return LOST_DELIVERY.has(link.kind)
     for (const code of codesOf(link)) {
       if (NETWORK_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
     }

@@ -3,7 +3,7 @@
 import {once} from 'node:events'
 import type {Writable} from 'node:stream'
 import type {ChannelModel, ConfirmChannel, ConsumeMessage} from 'amqplib'
-import {DeliveryError, describeError} from '../errors.js'
+import {DeliveryError, describeError, type DeliveryFailureKind} from '../errors.js'
 import {silentLogger, type Logger} from '../logger.js'
 import {maskCredentials} from '../mask-credentials.js'
 import {onShutdown} from '../shutdown-hooks.js'
@@ -105,6 +105,7 @@ export class RabbitmqPublisher {
         this.discardChannel(channel)
         throw new DeliveryError(
           `RabbitMQ did not confirm ${encoded.length} message(s) within ${this.timeoutMs} ms (${this.displayUrl}).`,
+          {kind: 'timeout'},
         )
       }
       this.throwIfNotDelivered(encoded, settled)
@@ -152,7 +153,7 @@ export class RabbitmqPublisher {
         nacked
           ? `RabbitMQ refused (nacked) ${tally.failed} of ${encoded.length} message(s) to exchange ${exchanges}.`
           : `${tally.failed} of ${encoded.length} message(s) to exchange ${exchanges} were not confirmed: ${this.describe(reason)}`,
-        {cause: reason},
+        {kind: nacked ? 'nacked' : channelError ? channelClosureKind(channelError) : 'connection-lost', cause: reason},
       )
     }
     if (returned.length > 0) {
@@ -160,6 +161,7 @@ export class RabbitmqPublisher {
       throw new DeliveryError(
         `${returned.length} of ${encoded.length} mandatory message(s) could not be routed ` +
           `(exchange "${first.exchange}", routing key "${first.routingKey}"): ${(returned[0] as {fields: {replyText?: string}}).fields.replyText ?? 'NO_ROUTE'}.`,
+        {kind: 'unroutable'},
       )
     }
   }
@@ -171,7 +173,10 @@ export class RabbitmqPublisher {
     try {
       channel = await connection.createConfirmChannel()
     } catch (error) {
-      throw new DeliveryError(`Could not open a RabbitMQ channel on ${this.displayUrl}: ${this.describe(error)}`, {cause: error})
+      throw new DeliveryError(`Could not open a RabbitMQ channel on ${this.displayUrl}: ${this.describe(error)}`, {
+        kind: 'connect',
+        cause: error,
+      })
     }
     channel.on('error', (error: Error) => {
       this.outcome.channelError = error
@@ -192,7 +197,10 @@ export class RabbitmqPublisher {
       const socketOptions = {timeout: this.connectTimeoutMs, writableHighWaterMark: SOCKET_BUFFER_BYTES}
       connection = await amqplib.connect(this.url, socketOptions)
     } catch (error) {
-      throw new DeliveryError(`Could not connect to RabbitMQ at ${this.displayUrl}: ${this.describe(error)}`, {cause: error})
+      throw new DeliveryError(`Could not connect to RabbitMQ at ${this.displayUrl}: ${this.describe(error)}`, {
+        kind: 'connect',
+        cause: error,
+      })
     }
     this.lastConnectionError = undefined
     connection.on('error', (error: Error) => {
@@ -221,6 +229,14 @@ export class RabbitmqPublisher {
   private describe(error: unknown): string {
     return maskCredentials(describeError(error))
   }
+}
+
+/** AMQP reply code 406 PRECONDITION_FAILED: the broker refused a message of the batch (for example over max_message_size). */
+const PRECONDITION_FAILED = 406
+
+/** A channel the broker closed over one message, or over something every message would meet (missing exchange, access). */
+function channelClosureKind(error: Error): DeliveryFailureKind {
+  return (error as {code?: unknown}).code === PRECONDITION_FAILED ? 'message-refused' : 'channel-closed'
 }
 
 /**

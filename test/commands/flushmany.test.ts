@@ -57,14 +57,14 @@ for (const dialect of DIALECTS) {
       expect(readSentLog(sentLog)).to.deep.equal([])
     })
 
-    it('--json prints one object {sent, models, failed, seconds} with the counts of every model', async () => {
+    it('--json prints one object {sent, models, failed, failedSignals, deadLettered, seconds} with the counts of every model', async () => {
       await db.insertSignals(4)
       await db.insert(CompositeSignal, [1, 2, 3].map((seq) => ({shard: 1, seq, payload: `c${seq}`})))
       const result = await flushmany(['--json'])
       expect(result.stderrLines, 'stderr').to.deep.equal([])
       expect(result.code, 'exit code').to.equal(0)
       const report = flushJson(result.stdout)
-      expect(report).to.deep.include({sent: 7, models: {Signal: 4, CompositeSignal: 3, BatchSignal: 0}, failed: []})
+      expect(report).to.deep.include({sent: 7, models: {Signal: 4, CompositeSignal: 3, BatchSignal: 0}, failed: [], failedSignals: {}, deadLettered: 0})
       expect(report.seconds).to.be.below(result.milliseconds / 1000)
       expect(readSentLog(sentLog)).to.have.length(7)
       expect(await db.count(Signal)).to.equal(0)
@@ -97,19 +97,19 @@ for (const dialect of DIALECTS) {
       expect(await db.count(BatchSignal)).to.equal(0)
     })
 
-    it('exits 1 with one stderr line naming the model and the error when a send throws; the failing burst stays pending', async () => {
+    it('exits 1 with one stderr line naming the model, the count and the first failing key when a send throws; only that signal stays pending', async () => {
       await db.insertSignals(10)
       const result = await flushmany(['Signal', '--burst', '3'], {SIGNALBUS_TEST_FAIL_ON_PAYLOAD: 'p7'})
-      expect(result.stderrLines, 'stderr').to.have.length(1)
-      expect(result.stderrLines[0]).to.match(/^Error: /)
-      expect(result.stderrLines[0]).to.contain('"Signal"')
-      expect(result.stderrLines[0]).to.contain('the broker refused payload "p7"')
-      expect(result.stdout, 'stdout').to.equal(`${summaryLine(6)}\n`)
+      expect(result.stderrLines, 'stderr').to.deep.equal([
+        'Error: 1 signal(s) of "Signal" failed and stay pending (first: id=8: the broker refused payload "p7")',
+      ])
+      expect(result.stdout, 'stdout').to.equal(`${summaryLine(9)}\n`)
       expect(result.code, 'exit code').to.equal(1)
-      // Bursts p0-p2 and p3-p5 were sent and deleted; the burst p6-p8 was rolled back and the run stopped.
-      expect(byNumber(sentPayloads(readSentLog(sentLog)))).to.deep.equal(signalPayloads(6))
-      expect(await db.count(Signal)).to.equal(4)
-      expect(byNumber(await pendingPayloads(db, Signal))).to.deep.equal(signalPayloads(4, 6))
+      // The burst p6-p8 failed and was narrowed down: p6 and p8 were delivered on their own, p7 set aside.
+      const sent = sentPayloads(readSentLog(sentLog))
+      expect(duplicates(sent)).to.deep.equal([])
+      expect(byNumber(sent)).to.deep.equal(signalPayloads(10).filter((payload) => payload !== 'p7'))
+      expect(await pendingPayloads(db, Signal)).to.deep.equal(['p7'])
     })
 
     it('still flushes the other named model when one model fails, and reports the failure in --json', async () => {
@@ -119,17 +119,20 @@ for (const dialect of DIALECTS) {
         SIGNALBUS_TEST_FAIL_ON_PAYLOAD: 'p2',
       })
       expect(result.stderrLines, 'stderr').to.have.length(1)
-      expect(result.stderrLines[0]).to.match(/^Error: .*"Signal".*the broker refused payload "p2"/)
+      expect(result.stderrLines[0]).to.match(/^Error: 1 signal\(s\) of "Signal" failed .*the broker refused payload "p2"/)
       expect(result.code, 'exit code').to.equal(1)
       const report = flushJson(result.stdout)
-      expect(report).to.deep.include({sent: 6, models: {Signal: 2, CompositeSignal: 4}})
+      expect(report).to.deep.include({sent: 8, models: {Signal: 4, CompositeSignal: 4}, deadLettered: 0})
       expect(report.failed).to.have.length(1)
       expect(report.failed[0]!.model).to.equal('Signal')
       expect(report.failed[0]!.error).to.contain('the broker refused payload "p2"')
+      expect(report.failedSignals).to.deep.equal({
+        Signal: {pending: 1, deadLettered: 0, firstPending: {key: 'id=3', error: 'the broker refused payload "p2"'}, firstDeadLettered: null},
+      })
       const sent = readSentLog(sentLog)
-      expect(byNumber(sentPayloads(sent))).to.deep.equal(['p0', 'p1'])
+      expect(byNumber(sentPayloads(sent))).to.deep.equal(['p0', 'p1', 'p3', 'p4'])
       expect(sentPayloads(sent, 'CompositeSignal')).to.have.members(['c1', 'c2', 'c3', 'c4'])
-      expect(await db.count(Signal)).to.equal(3)
+      expect(await db.count(Signal)).to.equal(1)
       expect(await db.count(CompositeSignal)).to.equal(0)
     })
 

@@ -85,6 +85,11 @@ export interface FlushJson {
   sent: number
   models: Record<string, number>
   failed: Array<{model: string; error: string}>
+  failedSignals: Record<
+    string,
+    {pending: number; deadLettered: number; firstPending: {key: string; error: string} | null; firstDeadLettered: {key: string; error: string} | null}
+  >
+  deadLettered: number
   seconds: number
 }
 
@@ -93,10 +98,12 @@ export function flushJsonLines(stdout: string): FlushJson[] {
   const lines = stdout.split('\n').filter((line) => line.length > 0)
   return lines.map((line) => {
     const parsed = JSON.parse(line) as FlushJson
-    expect(parsed, line).to.have.all.keys('sent', 'models', 'failed', 'seconds')
+    expect(parsed, line).to.have.all.keys('sent', 'models', 'failed', 'failedSignals', 'deadLettered', 'seconds')
     expect(parsed.sent, 'sent').to.be.a('number')
     expect(parsed.models, 'models').to.be.an('object')
     expect(parsed.failed, 'failed').to.be.an('array')
+    expect(parsed.failedSignals, 'failedSignals').to.be.an('object')
+    expect(parsed.deadLettered, 'deadLettered').to.be.a('number')
     expect(parsed.seconds, 'seconds').to.be.a('number').and.to.be.at.least(0)
     return parsed
   })

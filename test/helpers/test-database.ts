@@ -1,13 +1,13 @@
 // Each test gets its own tables (a unique entityPrefix) on one dialect, and drops them afterwards.
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, readFileSync, rmSync, existsSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {DataSource, ObjectLiteral, EntityTarget} from 'typeorm'
 import {initializeForFlushing} from '../../src/index.js'
 import {makeDataSource, type DialectName} from '../fixtures/signals/data-sources.js'
 import {Signal} from '../fixtures/signals/entities.js'
-import type {SentRecord} from '../fixtures/signals/test-controls.js'
+import {readJsonLines, type SentRecord} from '../fixtures/signals/test-controls.js'
 import {repoRoot} from './paths.js'
 
 const INSERT_CHUNK = 500
@@ -93,13 +93,7 @@ export class TestDatabase {
   }
 }
 
-export function readSentLog(file: string): SentRecord[] {
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as SentRecord)
-}
+export const readSentLog = (file: string): SentRecord[] => readJsonLines<SentRecord>(file)
 
 /** Keys that occur more than once. */
 export function duplicates(keys: string[]): string[] {

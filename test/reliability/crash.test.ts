@@ -194,7 +194,7 @@ for (const dialect of DIALECTS) {
         expect(result.code, `exit code (stderr: ${result.stderr})`).to.equal(0)
         expect(result.stderrLines, 'stderr').to.have.length(2)
         expect(result.stderrLines[0]).to.match(/^Error: /)
-        expect(result.stderrLines[1]).to.match(/^Warning: The last round failed; retrying in \d+(\.\d)?s\.$/)
+        expect(result.stderrLines[1]).to.match(/^Warning: The last round of "[A-Za-z]+" failed; retrying in \d+(\.\d)?s\.$/)
         const report = account(keys, delivered(), await pendingKeys(db, LedgerSignal))
         expect(report.lost, 'lost').to.deep.equal([])
         expect(report.unknown).to.deep.equal([])

@@ -53,7 +53,9 @@ describe('HealthState', function () {
     health.roundFinished(round([{model: 'A', error: lostDatabase}]))
     expect(health.readiness()).to.include({ok: false, database: false, broker: true})
 
-    const refused = new DeliveryError('Could not connect to RabbitMQ at amqp://guest:***@h: Socket closed abruptly during opening handshake')
+    const refused = new DeliveryError('Could not connect to RabbitMQ at amqp://guest:***@h: Socket closed abruptly during opening handshake', {
+      kind: 'connect',
+    })
     const lostBroker = new SignalSendError('A', `Sending 1 signal(s) of "A" failed: ${refused.message}`, {cause: refused})
     health.roundFinished(round([{model: 'A', error: lostBroker}]))
     expect(health.readiness()).to.include({ok: false, database: true, broker: false})

@@ -61,7 +61,7 @@ describe('--metrics-port', function () {
           expect(sample(after, 'signalbus_dead_lettered_total', {model: 'Signal'})).to.equal(0)
           // The parser keeps a histogram's buckets only; its count is read from the text.
           expect(after.text, 'bursts observed').to.include('signalbus_burst_duration_seconds_count{model="Signal"} 20\n')
-          expect(sample(after, 'signalbus_rounds_total', {result: 'sent'})).to.equal(1)
+          expect(sample(after, 'signalbus_rounds_total', {result: 'sent'}), 'one round per model that sent').to.equal(2)
           expect(sample(after, 'process_cpu_seconds_total'), 'default process metrics').to.be.a('number')
           const types = Object.fromEntries(after.families.map((family) => [family.name, family.type]))
           expect(types).to.include({
@@ -92,13 +92,17 @@ describe('--metrics-port', function () {
         })
         const watched = watch(started)
         try {
-          const scraped = await waitFor('the failed round to be counted', async () => {
-            if ((await probe(port, '/healthz')).status === 0) return watched.exited ? watched.assertRunningQuietly() : false
-            const metrics = await scrape(port)
-            return sample(metrics, 'signalbus_rounds_total', {result: 'failed'}) === 1 && metrics
+          // Wait on /readyz, not /metrics: the first scrape reads the backlog, which is then served for 5 s.
+          await waitFor('the first round', async () => {
+            const ready = await probe(port, '/readyz')
+            return ready.body['roundFinished'] === true || (watched.exited && watched.assertRunningQuietly())
           }, {timeoutMs: 30_000})
-          expect(sample(scraped, 'signalbus_send_failures_total', {model: 'Signal'}), 'the failed burst').to.equal(5)
-          expect(sample(scraped, 'signalbus_signals_sent_total', {model: 'Signal'})).to.equal(0)
+          const scraped = await scrape(port)
+          expect(sample(scraped, 'signalbus_rounds_total', {result: 'failed'})).to.equal(1)
+          // The failing burst of 5 is narrowed down to its one failing signal: every failed send counts its signals.
+          expect(sample(scraped, 'signalbus_send_failures_total', {model: 'Signal'}), 'the failed sends').to.be.at.least(5)
+          expect(sample(scraped, 'signalbus_signals_sent_total', {model: 'Signal'}), 'the others delivered').to.equal(11)
+          expect(await db.count(Signal), 'the failing signal stays').to.equal(1)
           expect(sample(scraped, 'signalbus_pending_signals', {model: 'Signal'})).to.equal(await db.count(Signal))
           const [status] = await new SignalBus(db.dataSource).status(['Signal'])
           const oldest = sample(scraped, 'signalbus_oldest_pending_seconds', {model: 'Signal'})!
@@ -112,9 +116,9 @@ describe('--metrics-port', function () {
         }
         const result = await started.done
         expect(result.code).to.equal(0)
-        expect(result.stderrLines.filter((line) => line.startsWith('Error:'))).to.deep.equal([
-          'Error: Sending 5 signal(s) of "Signal" failed: the broker refused payload "p0"',
-        ])
+        const errors = result.stderrLines.filter((line) => line.startsWith('Error:'))
+        expect(errors.length, result.stderr).to.be.at.least(1)
+        expect(errors[0]).to.include('the broker refused payload "p0"')
       })
     })
   }

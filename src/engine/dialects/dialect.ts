@@ -1,6 +1,6 @@
 // What the flush engine needs from a database; each supported database implements it in one module.
 import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
-import type {RawRow, SignalTable} from '../signal-table.js'
+import type {KeyValues, RawRow, SignalTable} from '../signal-table.js'
 
 export interface Dialect {
   readonly name: string
@@ -9,6 +9,11 @@ export interface Dialect {
    * so that the engine claims the next burst while the current one is being sent. False for a single writer.
    */
   readonly overlapsBursts: boolean
+  /**
+   * How many models may be flushed at once on this data source (each flush holds up to two connections, and one is
+   * left for everything else): the per-model schedules of --repeat take turns beyond it. 1 for a single writer.
+   */
+  readonly concurrentFlushes: number
   /** Throws a DatabaseError when the server cannot claim rows safely (for example too old for SKIP LOCKED). */
   checkServer(runner: QueryRunner): Promise<void>
   /** The schema or database that qualifies the entity's table name, if any. */
@@ -16,9 +21,10 @@ export interface Dialect {
   /**
    * Begins the burst's transaction (READ COMMITTED where the database has levels), locks up to `limit` pending
    * rows no other transaction holds, oldest key first, and deletes them inside it; returns them. They are gone
-   * for good only when the caller commits.
+   * for good only when the caller commits. The filter narrows the claim to some keys, or leaves some out; rows it
+   * names that another transaction holds are skipped like any other.
    */
-  claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]>
+  claim(runner: QueryRunner, table: SignalTable, limit: number, filter?: ClaimFilter): Promise<RawRow[]>
   /** One round trip, outside any transaction and without locks: is any row there (claimable or held by another flusher)? */
   hasPending(runner: QueryRunner, table: SignalTable): Promise<boolean>
   commit(runner: QueryRunner): Promise<void>
@@ -33,8 +39,67 @@ export interface Dialect {
   isTransient(error: unknown): boolean
 }
 
+/** Which rows a claim may take, besides "not locked by another transaction". */
+export interface ClaimFilter {
+  /** Only rows with these keys (a failed burst being narrowed down). */
+  readonly only?: readonly KeyValues[]
+  /** No row with these keys (signals found failing). */
+  readonly exclude?: readonly KeyValues[]
+}
+
+export const hasFilter = (filter: ClaimFilter | undefined): filter is ClaimFilter =>
+  filter?.only !== undefined || (filter?.exclude?.length ?? 0) > 0
+
+export interface KeyConditionSyntax {
+  /** The n-th placeholder (1-based): `$n` on PostgreSQL, `?` elsewhere. */
+  placeholder(index: number): string
+  /** The right-hand side of `(a, b) IN …` for row values: `((…), (…))`, or SQLite's `(VALUES (…), (…))`. */
+  rowList(rows: string[]): string
+}
+
+/**
+ * The WHERE condition (with its parameters, never spliced values) that applies a claim filter: `key IN (…)` and
+ * `key NOT IN (…)`, with row values for composite keys. An empty `only` list matches nothing. `firstParameter` is
+ * the 1-based index of the first placeholder.
+ */
+export function keyFilterCondition(
+  table: SignalTable,
+  filter: ClaimFilter,
+  syntax: KeyConditionSyntax,
+  firstParameter = 1,
+): {sql: string; parameters: unknown[]} {
+  const parameters: unknown[] = []
+  const composite = table.sqlKeyColumns.length > 1
+  const left = composite ? `(${table.sqlKeyColumns.join(', ')})` : table.sqlKeyColumns[0]!
+  const list = (keys: readonly KeyValues[]): string => {
+    const tuples = keys.map((key) => {
+      const marks = key.map((value) => {
+        parameters.push(value)
+        return syntax.placeholder(firstParameter + parameters.length - 1)
+      })
+      return composite ? `(${marks.join(', ')})` : marks[0]!
+    })
+    return composite ? syntax.rowList(tuples) : `(${tuples.join(', ')})`
+  }
+  const conditions: string[] = []
+  if (filter.only !== undefined) conditions.push(filter.only.length === 0 ? '1 = 0' : `${left} IN ${list(filter.only)}`)
+  if (filter.exclude !== undefined && filter.exclude.length > 0) conditions.push(`${left} NOT IN ${list(filter.exclude)}`)
+  return {sql: conditions.join(' AND '), parameters}
+}
+
 /** Creates the dialect for a data source; holds per-data-source state such as capability flags. */
 export type DialectFactory = (dataSource: DataSource) => Dialect
+
+/** The connection pool's size as TypeORM and the drivers default it (pg: `max`, mysql2: `connectionLimit`, both 10). */
+export function poolSizeOf(dataSource: DataSource): number {
+  const options = dataSource.options as {poolSize?: number; extra?: {max?: number; connectionLimit?: number}}
+  const size = options.poolSize ?? options.extra?.max ?? options.extra?.connectionLimit ?? 10
+  return Number.isInteger(size) && size > 0 ? size : 10
+}
+
+/** Two connections per flush (bursts overlap), one kept free. */
+export const concurrentOverlappedFlushes = (dataSource: DataSource): number =>
+  Math.max(1, Math.floor((poolSizeOf(dataSource) - 1) / 2))
 
 /**
  * A burst limit as SQL text, for statements that cannot take it as a parameter (several statements in one

@@ -45,4 +45,4 @@ export function dialectFor(dataSource: DataSource): Dialect {
   return create(dataSource)
 }
 
-export type {Dialect} from './dialect.js'
+export type {ClaimFilter, Dialect} from './dialect.js'

@@ -5,7 +5,7 @@
 import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
-import {errorCode, hasPendingRows, sqlLimit, type Dialect} from './dialect.js'
+import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ER_LOCK_DEADLOCK = 1213
 const ER_LOCK_WAIT_TIMEOUT = 1205
@@ -13,6 +13,8 @@ const ER_CHECKREAD = 1020
 
 /** READ COMMITTED: under REPEATABLE READ the SKIP LOCKED scan also locks the gap where the application inserts. */
 const BEGIN = ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION']
+
+const mysqlKeySyntax: KeyConditionSyntax = {placeholder: () => '?', rowList: (rows) => `(${rows.join(', ')})`}
 
 export function mysqlDialect(dataSource: DataSource): Dialect {
   // The driver's copy of the options is what its pool was built with.
@@ -44,6 +46,7 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
   return {
     name: 'mysql',
     overlapsBursts: true,
+    concurrentFlushes: concurrentOverlappedFlushes(dataSource),
 
     async checkServer(runner: QueryRunner): Promise<void> {
       const rows = (await runner.query('SELECT VERSION() AS version')) as Array<{version: string}>
@@ -60,16 +63,18 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
       return metadata.database
     },
 
-    async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
+    async claim(runner: QueryRunner, table: SignalTable, limit: number, filter?: ClaimFilter): Promise<RawRow[]> {
       const key = table.sqlKeyColumns.join(', ')
-      const select = `SELECT * FROM ${table.sqlName} ORDER BY ${key} LIMIT ${sqlLimit(limit)} FOR UPDATE SKIP LOCKED`
+      const condition = hasFilter(filter) ? keyFilterCondition(table, filter, mysqlKeySyntax) : {sql: '', parameters: []}
+      const where = condition.sql ? ` WHERE ${condition.sql}` : ''
+      const select = `SELECT * FROM ${table.sqlName}${where} ORDER BY ${key} LIMIT ${sqlLimit(limit)} FOR UPDATE SKIP LOCKED`
       let rows: RawRow[]
       if (supportsMultipleStatements) {
-        const results = (await runner.query(`${BEGIN.join(';\n')};\n${select}`)) as unknown[]
+        const results = (await runner.query(`${BEGIN.join(';\n')};\n${select}`, condition.parameters)) as unknown[]
         rows = results.at(-1) as RawRow[]
       } else {
         for (const statement of BEGIN) await runner.query(statement)
-        rows = (await runner.query(select)) as RawRow[]
+        rows = (await runner.query(select, condition.parameters)) as RawRow[]
       }
       if (rows.length > 0) await deleteRows(runner, table, rows)
       return rows

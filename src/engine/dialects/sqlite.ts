@@ -2,23 +2,30 @@
 // plain SELECT then DELETE is a safe claim.
 import type {QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
-import {errorCode, hasPendingRows, type Dialect} from './dialect.js'
+import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ROWS_PER_DELETE = 500
+
+/** SQLite compares row values with IN only against a subquery, such as VALUES. */
+const sqliteKeySyntax: KeyConditionSyntax = {placeholder: () => '?', rowList: (rows) => `(VALUES ${rows.join(', ')})`}
 
 export const sqliteDialect = (): Dialect => ({
   name: 'sqlite',
   // One writer: a second burst could not begin while the first is open.
   overlapsBursts: false,
+  concurrentFlushes: 1,
 
   async checkServer(): Promise<void> {},
 
   tableQualifier: () => undefined,
 
-  async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
+  async claim(runner: QueryRunner, table: SignalTable, limit: number, filter?: ClaimFilter): Promise<RawRow[]> {
     await runner.query('BEGIN IMMEDIATE')
     const key = table.sqlKeyColumns.join(', ')
-    const rows = (await runner.query(`SELECT * FROM ${table.sqlName} ORDER BY ${key} LIMIT ?`, [limit])) as RawRow[]
+    const condition = hasFilter(filter) ? keyFilterCondition(table, filter, sqliteKeySyntax) : {sql: '', parameters: []}
+    const where = condition.sql ? ` WHERE ${condition.sql}` : ''
+    const select = `SELECT * FROM ${table.sqlName}${where} ORDER BY ${key} LIMIT ?`
+    const rows = (await runner.query(select, [...condition.parameters, limit])) as RawRow[]
     // A row value `(?, ?)` per key; SQLite compares row values since 3.15, so composite keys work too.
     const rowValue = `(${table.keyColumns.map(() => '?').join(', ')})`
     for (let start = 0; start < rows.length; start += ROWS_PER_DELETE) {

@@ -1,0 +1,44 @@
+import {Args, Flags} from '@oclif/core'
+import {SignalbusCommand} from '../cli/base-command.js'
+import {ExitCode} from '../cli/exit-codes.js'
+import {renderRequeue} from '../cli/render.js'
+import {parseKeyArgument} from '../dead-letters/index.js'
+import {SignalbusConfigError} from '../errors.js'
+
+export default class Requeue extends SignalbusCommand {
+  static override summary = 'Put dead letters back into their tables with their original values, to be sent again.'
+  static override description =
+    'One transaction per signal; its attempt count starts again from 0. --key takes the value of a one-column key ' +
+    '(or column=value), and column=value,column=value for a composite key; it needs exactly one model.'
+  static override strict = false
+  static override args = {names: Args.string({description: 'Signal model names (entity class or table).'})}
+  static override flags = {
+    key: Flags.string({summary: 'The key of a dead letter to requeue (repeatable).', multiple: true, helpValue: '<key>'}),
+    all: Flags.boolean({summary: 'Requeue every dead letter of the models.', default: false}),
+  }
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> OrderShipped --key 250 --key 251',
+    '<%= config.bin %> <%= command.id %> ShardedSignal --key shard=2,seq=17',
+    '<%= config.bin %> <%= command.id %> --all',
+  ]
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Requeue)
+    const names = [...(argv as string[]), ...(flags.models ?? [])]
+    const keyArguments = flags.key ?? []
+    if ((keyArguments.length > 0) === flags.all) {
+      throw new SignalbusConfigError('Say which dead letters to requeue: --key K (repeatable) or --all.')
+    }
+    const report = await this.withSignalBus(flags, names, async (signalbus, models) => {
+      const [model] = models
+      if (keyArguments.length > 0 && (models.length !== 1 || !model)) {
+        throw new SignalbusConfigError(`--key needs exactly one model, not ${models.length}: name it, e.g. requeue OrderShipped --key 7.`)
+      }
+      const keyColumns = model?.metadata.primaryColumns.map((column) => column.databaseName) ?? []
+      const keys = keyArguments.map((argument) => parseKeyArgument(argument, keyColumns, model!.name))
+      return signalbus.requeue(models, {keys: keys.length > 0 ? keys : undefined, all: flags.all, strict: flags.strict})
+    })
+    renderRequeue(this.out, report, flags.json)
+    if (report.failed.length > 0) this.exit(ExitCode.runtimeFailure)
+  }
+}
