@@ -4,7 +4,8 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison).
+// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison, latency, metrics); the
+// service cases' settings are in bench/lib/service-cases.mjs.
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -15,6 +16,7 @@ import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
 import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
+import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -26,7 +28,8 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel,poison').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel,poison,latency,metrics').split(',').map((name) => name.trim()),
+  latency: latencySettings(),
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
@@ -60,7 +63,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: []}
+const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: []}
 const problems = []
 const retried = []
 
@@ -74,6 +77,8 @@ try {
   if (config.sections.includes('poison')) {
     await benchPoison({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log}, results.poison, problems)
   }
+  if (config.sections.includes('latency')) await benchLatency()
+  if (config.sections.includes('metrics')) await benchMetricsCost()
 } finally {
   for (const db of Object.values(databases)) {
     await dropTable(db)
@@ -86,6 +91,10 @@ try {
 }
 
 const summary = summarize()
+const serviceSummary = summarizeService(results)
+summary.latency = serviceSummary.latency
+summary.metricsCost = serviceSummary.metricsCost
+Object.assign(summary.targets, serviceSummary.targets)
 const report = {
   startedAt: started.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -289,6 +298,33 @@ async function parallelRun(dialect, processes, run) {
   )
 }
 
+// Cases 8 and 9 (bench/lib/service-cases.mjs): commit → consumer latency under steady inserts, polling vs --listen;
+// the throughput cost of --metrics-port.
+
+async function benchLatency() {
+  const {seconds, rates, modes} = config.latency
+  for (const rate of rates) {
+    for (const mode of modes) {
+      const row = await withOneRetry(`latency ${mode.label} at ${rate}/s`, () => latencyRun(databases.postgres, broker, mode, rate, seconds))
+      results.latency.push(row)
+      if (row.missing > 0 || row.duplicates > 0) problems.push(`latency ${mode.label} at ${rate}/s: ${row.missing} missing, ${row.duplicates} duplicates`)
+      log(`latency, ${mode.label}, ${rate}/s: p50 ${fixed(row.p50, 1)} ms, p95 ${fixed(row.p95, 1)} ms, p99 ${fixed(row.p99, 1)} ms`)
+    }
+  }
+}
+
+async function benchMetricsCost() {
+  for (let run = 1; run <= config.runs; run++) {
+    for (const withMetrics of run % 2 === 1 ? [false, true] : [true, false]) {
+      const row = await withOneRetry(`metrics cost run ${run}`, () => metricsCostRun(databases.postgres, broker, config.count, withMetrics))
+      results.metricsCost.push({...row, run})
+      if (!row.ok) problems.push(`metrics cost run ${run} (${withMetrics ? 'with' : 'without'}): sent ${row.sent}, ${row.queued} queued`)
+      log(`metrics cost run ${run}, ${withMetrics ? 'with' : 'without'} --metrics-port: ${thousands(row.perSecond)} msg/s (${row.scrapes} scrapes)`)
+    }
+  }
+  results.metricsObserver = await metricsObserverCost()
+}
+
 /** Runs `attempt` once more if it throws: other processes on the machine may close broker connections. */
 async function withOneRetry(what, attempt) {
   try {
@@ -478,6 +514,7 @@ function printReport(summary) {
     )
   }
   if (Object.keys(summary.poison).length > 0) printPoison(out, summary.poison, config)
+  printServiceReport(out, results, summarizeService(results))
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
   out()

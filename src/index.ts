@@ -35,7 +35,23 @@ export {initializeForFlushing} from './prepare-data-source.js'
 export {repeatEvery} from './repeat.js'
 export type {RepeatOptions} from './repeat.js'
 export {silentLogger} from './logger.js'
-export type {Logger} from './logger.js'
+export type {LogFields, Logger} from './logger.js'
+export {observeAll, silentObserver} from './flush-observer.js'
+export type {BurstCommitted, DeadLettered, FlushObserver, RoundFinished, SendFailed} from './flush-observer.js'
+export {HealthState, SignalbusMetrics, startMetricsServer, unreachableService} from './metrics/index.js'
+export type {
+  BacklogOptions,
+  HealthOptions,
+  Liveness,
+  MetricsServer,
+  MetricsServerOptions,
+  Readiness,
+  RoundResult,
+  SignalbusMetricsOptions,
+  UnreachableService,
+} from './metrics/index.js'
+export {PostgresListener, WakeUp, channelFor, dropListenTriggerStatements, listenTriggerStatements} from './listen/index.js'
+export type {PostgresListenerOptions} from './listen/index.js'
 export {SUPPORTED_DATABASE_TYPES} from './engine/dialects/index.js'
 export {RabbitmqPublisher, RABBITMQ_URL_ENV} from './rabbitmq/index.js'
 export type {RabbitmqMessage, RabbitmqPublisherOptions} from './rabbitmq/index.js'

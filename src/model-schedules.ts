@@ -4,13 +4,15 @@
 // models take their turns in the order they asked.
 import {repeatEvery} from './repeat.js'
 
-export interface ScheduleOptions {
+export interface ScheduleOptions<M> {
   intervalSeconds: number
   signal?: AbortSignal
   /** The longest wait after failed rounds of one model (default 60 s, never less than the interval). */
   maxBackoffSeconds?: number
   /** Rounds running at the same time, all models together. */
   concurrency: number
+  /** How a model's loop waits between its rounds (default: a plain sleep); --listen's ends early on an insert. */
+  sleep?: (model: M, milliseconds: number, signal?: AbortSignal) => Promise<void>
 }
 
 /** One round of one model; it succeeds unless it resolves to false or throws. */
@@ -18,7 +20,7 @@ export type ModelRound<M> = (model: M) => Promise<boolean>
 
 export async function repeatPerModel<M>(
   models: readonly M[],
-  options: ScheduleOptions,
+  options: ScheduleOptions<M>,
   round: ModelRound<M>,
   onFailure?: (model: M, error: unknown, retryInSeconds: number) => void,
 ): Promise<void> {
@@ -31,6 +33,7 @@ export async function repeatPerModel<M>(
           signal: options.signal,
           maxBackoffSeconds: options.maxBackoffSeconds,
           onFailure: (error, retryIn) => onFailure?.(model, error, retryIn),
+          sleep: options.sleep && ((milliseconds, signal) => options.sleep!(model, milliseconds, signal)),
         },
         () => turns.take(() => round(model)),
       ),

@@ -10,6 +10,8 @@ export interface RepeatOptions {
   maxBackoffSeconds?: number
   /** Told about each failed round and how long the loop waits before the next one. */
   onFailure?: (error: unknown, retryInSeconds: number) => void
+  /** How the loop waits between rounds (default: a plain sleep); --listen's ends early on an insert. */
+  sleep?: (milliseconds: number, signal?: AbortSignal) => Promise<void>
 }
 
 /** A round succeeds when the job resolves to anything but `false` and does not throw. */
@@ -33,7 +35,7 @@ export async function repeatEvery(options: RepeatOptions, job: RepeatedJob): Pro
       wait = backoff(interval, failures, maxBackoff)
       options.onFailure?.(failure, Math.round(wait / 100) / 10)
     }
-    await sleep(wait, options.signal)
+    await (options.sleep ?? sleep)(wait, options.signal)
   }
 }
 

@@ -7,7 +7,7 @@ import {FailingSignals} from './engine/failing-signals.js'
 import type {FailureRecorder} from './engine/failure-recorder.js'
 import {DeadLetters, type DeadLetter, type RequeueOptions, type RequeueReport} from './dead-letters/index.js'
 import {applySetup, setupPlan, type SetupContext, type SetupPlan} from './setup/index.js'
-import {DatabaseError, FlushError, SignalbusConfigError, describeError} from './errors.js'
+import {DatabaseError, FlushError, SignalSendError, SignalbusConfigError, describeError} from './errors.js'
 import {modelLookup} from './model-names.js'
 import {repeatPerModel} from './model-schedules.js'
 import {
@@ -17,6 +17,7 @@ import {
   type FlushReport,
   type SignalFailures,
 } from './flush-report.js'
+import type {FlushObserver} from './flush-observer.js'
 import {silentLogger, type Logger} from './logger.js'
 import {
   signalModelOf,
@@ -36,6 +37,8 @@ export interface SignalBusOptions {
    * which write nothing (failing signals stay pending) until `signalbus setup --apply` created their tables.
    */
   failureRecorder?: FailureRecorder
+  /** Told about every committed burst, failed send, dead letter and finished round (metrics, health probes). */
+  observer?: FlushObserver
 }
 
 /** A model as the caller may name it: the SignalModel, its entity class, or its class/table name. */
@@ -80,6 +83,8 @@ export interface RunOptions extends FlushPendingOptions {
   onRound?: (report: FlushReport, model: SignalModel) => void
   /** A round in which the model stopped; its next round comes after `retryInSeconds` (its own backoff). */
   onRoundFailed?: (model: SignalModel, retryInSeconds: number) => void
+  /** How a model's loop waits between its rounds (default: a plain sleep); the CLI's --listen ends it on an insert. */
+  sleep?: (model: SignalModel, milliseconds: number, signal?: AbortSignal) => Promise<void>
 }
 
 export interface FlushPendingOptions extends FlushOptions {
@@ -104,6 +109,7 @@ export class SignalBus {
   private readonly book: DeadLetters
   /** What the engine tells about signals whose own send failed. */
   readonly failureRecorder: FailureRecorder
+  private readonly observer: FlushObserver
   private models: SignalModel[] | undefined
 
   constructor(
@@ -117,7 +123,8 @@ export class SignalBus {
     this.logger = options.logger ?? silentLogger
     this.book = new DeadLetters(dataSource, (model) => this.engine.table(model), this.logger)
     this.failureRecorder = options.failureRecorder ?? this.book
-    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger, this.failureRecorder)
+    this.observer = options.observer ?? {}
+    this.engine = new FlushEngine(dataSource, dialectFor(dataSource), this.logger, this.failureRecorder, this.observer)
   }
 
   /** Every entity of the DataSource that is a signal model, in entity order. */
@@ -258,6 +265,7 @@ export class SignalBus {
         signal: options.signal,
         maxBackoffSeconds: options.maxBackoffSeconds,
         concurrency: this.engine.dialect.concurrentFlushes,
+        sleep: options.sleep,
       },
       async (model) => {
         let result: {report: FlushReport; stopped: string[]}
@@ -269,6 +277,7 @@ export class SignalBus {
           // Counting the pending signals failed (the database): a failed round like any other.
           const report = {...emptyReport(), models: {[model.name]: 0}, failed: [{model: model.name, error: describeError(error)}]}
           result = {report, stopped: [model.name]}
+          this.observer.roundFinished?.({sent: 0, failed: [{model: model.name, error}], seconds: 0})
         }
         options.onRound?.(result.report, model)
         return result.stopped.length === 0
@@ -297,6 +306,7 @@ export class SignalBus {
     const stopped: string[] = []
     const burstOverride = options.burst === undefined ? undefined : validateBurstCount(options.burst)
     const maxAttemptsOverride = options.maxAttempts === undefined ? undefined : validateMaxAttempts(options.maxAttempts)
+    const errors: Array<{model: string; error: unknown}> = []
     for (const model of models) {
       if (options.signal?.aborted) break
       const modelStarted = performance.now()
@@ -326,8 +336,10 @@ export class SignalBus {
       const signals = report.failedSignals[model.name]
       const failure = error !== undefined ? describeError(error) : signals?.pending ? pendingSignalsMessage(model.name, signals) : undefined
       if (failure !== undefined) {
-        this.logger.error(failure)
+        this.logger.error(failure, {model: model.name})
         report.failed.push({model: model.name, error: failure})
+        // Signals that failed on their own got as far as their send: for the observer, a send error of the model's own.
+        errors.push({model: model.name, error: error ?? new SignalSendError(model.name, failure)})
       }
       if (signals?.deadLettered) this.logger.info(deadLetteredMessage(model.name, signals))
       options.onModelFlushed?.(model, {
@@ -339,6 +351,7 @@ export class SignalBus {
       })
     }
     report.seconds = (performance.now() - started) / 1000
+    this.observer.roundFinished?.({sent: report.sent, failed: errors, seconds: report.seconds})
     return {report, stopped}
   }
 

@@ -3,6 +3,7 @@
 import {Command, Flags, Errors} from '@oclif/core'
 import type {DataSource} from 'typeorm'
 import {DatabaseError, SignalbusConfigError, describeError} from '../errors.js'
+import type {FlushObserver} from '../flush-observer.js'
 import {getModelsToFlush} from '../model-names.js'
 import {initializeForFlushing} from '../prepare-data-source.js'
 import type {SignalModel} from '../signal-model.js'
@@ -13,6 +14,7 @@ import {loadDataSource, resolveDataSourcePath} from './data-source-file.js'
 import {envFilesNote, loadEnvFiles, resolveEnvFiles} from './env-files.js'
 import {describeTypescriptLoading} from './typescript/register.js'
 import {exitCodeFor} from './exit-codes.js'
+import {LOG_FORMATS, LOG_FORMAT_ENV, logFormatBeforeParsing, type LogFormat} from './json-log.js'
 import {routeTypeormLogsToStderr} from './typeorm-logging.js'
 import {Output} from './output.js'
 
@@ -24,6 +26,7 @@ export interface CommonFlags {
   strict: boolean
   json: boolean
   verbose: boolean
+  'log-format': LogFormat
 }
 
 export abstract class SignalbusCommand extends Command {
@@ -62,9 +65,27 @@ export abstract class SignalbusCommand extends Command {
     }),
     json: Flags.boolean({summary: 'Print the result as one JSON object on stdout.', default: false}),
     verbose: Flags.boolean({summary: 'Print debug lines and error stacks on stderr.', default: false}),
+    'log-format': Flags.option({
+      options: LOG_FORMATS,
+      summary: 'Diagnostics on stderr as text lines or as one JSON object per line.',
+      env: LOG_FORMAT_ENV,
+      default: 'text',
+    })(),
   }
 
-  protected out = new Output(Boolean(process.env.DEBUG))
+  /** Given to the SignalBus the command builds (the flushing commands feed metrics and health from it). */
+  protected observer: FlushObserver | undefined
+
+  protected out = this.outputFor(Boolean(process.env.DEBUG), logFormatBeforeParsing(this.argv))
+
+  private outputFor(verbose: boolean, format: LogFormat): Output {
+    // Node's own warnings (deprecations) would be plain lines among the JSON ones.
+    if (format === 'json') {
+      process.removeAllListeners('warning')
+      process.on('warning', (warning) => this.out.warn(`${warning.name}: ${warning.message}`))
+    }
+    return new Output(verbose, format)
+  }
 
   /** Loads and initializes the data source, resolves the models, runs `use`, and always destroys the data source. */
   protected async withSignalBus<T>(
@@ -72,7 +93,7 @@ export abstract class SignalbusCommand extends Command {
     names: readonly string[],
     use: (signalbus: SignalBus, models: SignalModel[]) => Promise<T>,
   ): Promise<T> {
-    this.out = new Output(flags.verbose || Boolean(process.env.DEBUG))
+    this.out = new Output(flags.verbose || Boolean(process.env.DEBUG), flags['log-format'])
     const cwd = process.cwd()
     const envFiles = await resolveEnvFiles(flags['env-file'], cwd)
     const variables = await loadEnvFiles(envFiles)
@@ -85,12 +106,12 @@ export abstract class SignalbusCommand extends Command {
     })
     const typescript = describeTypescriptLoading()
     if (typescript !== undefined) this.out.debug(typescript)
-    await routeTypeormLogsToStderr(dataSource)
+    await routeTypeormLogsToStderr(dataSource, (level, line) => this.out.typeorm(level, line))
     try {
       await initializeForFlushing(dataSource).catch((error: unknown) => {
         throw withNote(error, note)
       })
-      const signalbus = new SignalBus(dataSource, {logger: this.out.logger()})
+      const signalbus = new SignalBus(dataSource, {logger: this.out.logger(), observer: this.observer})
       const models = getModelsToFlush(signalbus, names, {
         exclude: flags.exclude,
         onUnknown: flags.strict ? 'error' : 'warn',
@@ -113,20 +134,12 @@ export abstract class SignalbusCommand extends Command {
 
   override async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
-    this.out.error(describeError(error))
-    if (this.out.isVerbose) process.stderr.write(stacksOf(error))
+    this.out.error(describeError(error), {error: error.name})
+    if (this.out.isVerbose) this.out.stack(error)
     this.exit(exitCodeFor(error))
   }
 }
 
-/** The stack of the error and of each cause under it (where a user's module failed), for --verbose. */
-function stacksOf(error: unknown): string {
-  const stacks: string[] = []
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
-    if (current.stack) stacks.push(depth === 0 ? current.stack : `Caused by: ${current.stack}`)
-  }
-  return stacks.map((stack) => `${stack}\n`).join('')
-}
 
 /**
  * A data source that failed while importing or initializing (its cause is the module's or the driver's error, e.g.

@@ -8,9 +8,10 @@ import {SignalbusCommand, type CommonFlags} from './base-command.js'
 import {ExitCode} from './exit-codes.js'
 import {FlushProgress} from './progress.js'
 import {renderFlushReport, runSucceeded} from './render.js'
+import {FlushService, serviceFlags, type ServiceFlags} from './service.js'
 import {stopOnSignals} from './shutdown.js'
 
-export interface FlushFlags extends CommonFlags {
+export interface FlushFlags extends CommonFlags, ServiceFlags {
   burst?: number
   'max-attempts'?: number
   repeat?: number
@@ -43,6 +44,7 @@ export const flushFlags = {
     char: 'r',
     summary: 'Run again every <seconds> (the time spent is subtracted), each model on its own schedule, until SIGTERM or SIGINT.',
   }),
+  ...serviceFlags,
 }
 
 /** Which rows a round sends: all pending (flushmany), or those pending when it began, after `wait` seconds (flush). */
@@ -59,8 +61,11 @@ export abstract class FlushCommand extends SignalbusCommand {
    */
   protected async runFlushing(flags: FlushFlags, names: readonly string[], how: FlushMode): Promise<void> {
     const stop = stopOnSignals((signal) => this.out.debug(`${signal}: finishing the current burst, then exiting`))
+    const service = new FlushService(flags, () => this.out)
+    this.observer = service.observer
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
+        await service.start(signalbus, models)
         const options: FlushOptions = {burst: flags.burst, maxAttempts: flags['max-attempts'], signal: stop.signal}
         if (flags.repeat === undefined) return !runSucceeded(this.renderOnce(flags, await this.flushOnce(signalbus, models, options, how, flags.json)))
         await signalbus.run({
@@ -68,13 +73,21 @@ export abstract class FlushCommand extends SignalbusCommand {
           ...how,
           models,
           intervalSeconds: flags.repeat,
-          onRound: (report) => renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: true}),
-          onRoundFailed: (model, retryIn) => this.out.warn(`The last round of "${model.name}" failed; retrying in ${retryIn}s.`),
+          onRound: (report, model) => {
+            service.roundEnded(model, report)
+            renderFlushReport(this.out, report, {json: flags.json, quietWhenIdle: true})
+          },
+          onRoundFailed: (model, retryIn) => {
+            service.nextRoundIn(retryIn)
+            this.out.warn(`The last round of "${model.name}" failed; retrying in ${retryIn}s.`)
+          },
+          sleep: service.sleep,
         })
         return false
       })
       if (failed) this.exit(ExitCode.runtimeFailure)
     } finally {
+      await service.stop()
       stop.dispose()
     }
   }

@@ -10,11 +10,13 @@ import type {Output} from './output.js'
  * per model whose signals were moved to the dead letters, then the summary (or the JSON report) on stdout.
  */
 export function renderFlushReport(out: Output, report: FlushReport, options: {json: boolean; quietWhenIdle: boolean}): void {
-  for (const failure of report.failed) out.error(failure.error)
+  for (const failure of report.failed) out.error(failure.error, {model: failure.model})
   for (const [model, failures] of Object.entries(report.failedSignals)) {
-    if (failures.deadLettered > 0) out.warn(deadLetteredMessage(model, failures))
+    if (failures.deadLettered > 0) out.warn(deadLetteredMessage(model, failures), {model, count: failures.deadLettered})
   }
+  const idle = report.sent === 0 && report.failed.length === 0 && report.deadLettered === 0
   if (options.json) {
+    if (options.quietWhenIdle && idle) return
     out.json({...report, seconds: Number(report.seconds.toFixed(3))})
     return
   }

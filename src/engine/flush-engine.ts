@@ -12,6 +12,7 @@
 // send fails are found. They stay pending, and the claims of this run leave them out; everything else is
 // delivered. A systemic failure (broker, database), or sends that fail whatever the split, stop the model.
 import type {DataSource, QueryRunner} from 'typeorm'
+import type {FlushObserver} from '../flush-observer.js'
 import type {Logger} from '../logger.js'
 import type {SignalModel} from '../signal-model.js'
 import type {ClaimFilter, Dialect} from './dialects/index.js'
@@ -75,6 +76,8 @@ interface Burst {
   readonly rows: RawRow[]
   /** How many rows were asked for: a shorter burst means no more rows were free to claim. */
   readonly limit: number
+  /** performance.now() when the claim began, for the observer's claim → commit duration. */
+  readonly startedAt: number
 }
 
 /** A signal found failing on its own, not yet reported: that waits for a send that succeeds after it. */
@@ -136,6 +139,7 @@ export class FlushEngine {
     readonly dialect: Dialect,
     private readonly logger: Logger,
     private readonly failureRecorder?: FailureRecorder,
+    private readonly observer: FlushObserver = {},
   ) {}
 
   /** The model's table for SQL; described once per model, since it depends only on entity metadata. */
@@ -167,6 +171,9 @@ export class FlushEngine {
     let second: QueryRunner | undefined
     try {
       await this.checkServerOnce(runner)
+      // An idle model costs one round trip (a sub-second --repeat stays cheap), not a claim and a commit; rows
+      // due for a retry are pending rows too.
+      if (this.nextLimit(run) === 0 || !(await this.anyPending(run, runner))) return 0
       await this.retryDueSignals(run, runner)
       if (!this.dialect.overlapsBursts) await this.flushOneAfterAnother(run, runner)
       else await this.flushOverlapped(run, runner, () => (second ??= this.dataSource.createQueryRunner()))
@@ -189,6 +196,14 @@ export class FlushEngine {
       throw error
     })
     return this.checkedServer
+  }
+
+  private async anyPending(run: ModelRun, runner: QueryRunner): Promise<boolean> {
+    try {
+      return await this.dialect.hasPending(runner, run.table)
+    } catch (error) {
+      throw databaseFailure(`Reading ${run.table.displayName}`, runner, error)
+    }
   }
 
   /** How many rows the next burst may claim: 0 when stopped or when `maxSignals` are claimed. */
@@ -411,7 +426,10 @@ export class FlushEngine {
           )
         }
       }
-      if (outcome === 'dead-lettered') run.failing.forget(keyOf(table, suspect.row))
+      if (outcome === 'dead-lettered') {
+        run.failing.forget(keyOf(table, suspect.row))
+        this.observer.deadLettered?.({model: model.name, count: 1})
+      }
       run.options.onSignalFailure?.(model, {key: describeKey(table, suspect.row), error, outcome})
     }
   }
@@ -425,12 +443,13 @@ export class FlushEngine {
 
   /** Begins a transaction and claims rows; a deadlock here is harmless (nothing was sent) and retried. */
   private async claim(run: ModelRun, runner: QueryRunner, limit: number, filter?: ClaimFilter): Promise<Burst> {
+    const startedAt = performance.now()
     for (let attempt = 1; ; attempt++) {
       try {
         run.open.add(runner)
         const rows = await this.dialect.claim(runner, run.table, limit, filter)
         run.claimed += rows.length
-        return {runner, rows, limit}
+        return {runner, rows, limit, startedAt}
       } catch (error) {
         await this.rollbackRunnerQuietly(run, runner)
         if (attempt < CLAIM_ATTEMPTS && this.dialect.isTransient(error)) {
@@ -455,6 +474,7 @@ export class FlushEngine {
     } catch (thrown) {
       const delivered = thrown instanceof OneByOneSendFailure ? thrown.delivered : undefined
       const error = thrown instanceof OneByOneSendFailure ? thrown.cause : thrown
+      this.observer.sendFailed?.({model: model.name, count: burst.rows.length, error})
       throw new BurstSendError(
         model.name,
         `Sending ${burst.rows.length} signal(s) of "${model.name}" failed: ${describeError(error)}`,
@@ -476,8 +496,13 @@ export class FlushEngine {
     if (burst.rows.length === 0) return
     run.sent += burst.rows.length
     run.failedSendsInARow = 0
+    const seconds = (performance.now() - burst.startedAt) / 1000
+    this.observer.burstCommitted?.({model: run.model.name, count: burst.rows.length, seconds})
     run.options.onBurst?.(run.model, burst.rows.length)
-    this.logger.debug(`${run.model.name}: sent and deleted ${burst.rows.length} signal(s)`)
+    this.logger.debug(`${run.model.name}: sent and deleted ${burst.rows.length} signal(s)`, {
+      model: run.model.name,
+      count: burst.rows.length,
+    })
     if (run.suspects.length > 0) await this.reportSuspects(run)
   }
 

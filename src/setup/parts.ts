@@ -4,6 +4,7 @@ import type {DataSource} from 'typeorm'
 import type {BookkeepingDialect, BookkeepingTables} from '../engine/dialects/bookkeeping/index.js'
 import type {SignalTable} from '../engine/signal-table.js'
 import type {SignalModel} from '../signal-model.js'
+import {listenTriggersPart} from '../listen/setup.js'
 import {deadLettersPart} from './dead-letters-part.js'
 
 export interface SetupContext {
@@ -25,4 +26,4 @@ export interface SetupPart {
   statements(context: SetupContext): string[]
 }
 
-export const SETUP_PARTS: readonly SetupPart[] = [deadLettersPart]
+export const SETUP_PARTS: readonly SetupPart[] = [deadLettersPart, listenTriggersPart]

@@ -1,5 +1,6 @@
 // `signalbus setup`: the SQL it prints per database, and --apply (twice is harmless), through the real binary.
 import {expect} from 'chai'
+import {signalModelOf} from '../../src/signal-model.js'
 import {deadLetterEntities} from '../fixtures/dead-letters/entities.js'
 import {DIALECTS} from '../fixtures/signals/data-sources.js'
 import {attemptRows, bookkeepingNames, dropBookkeeping, hasTable} from '../helpers/dead-letters.js'
@@ -60,7 +61,9 @@ for (const dialect of DIALECTS) {
       const parsed = JSON.parse(result.stdout) as SetupJson
       expect(Object.keys(parsed)).to.deep.equal(['database', 'transactional', 'applied', 'parts'])
       expect(parsed).to.include({database: EXPECTED[dialect].database, transactional: EXPECTED[dialect].transactional, applied: false})
-      expect(parsed.parts.map((part) => part.name)).to.deep.equal(['dead-letters'])
+      // PostgreSQL also gets the NOTIFY triggers of --listen (3 statements per signal table).
+      const listenParts = dialect === 'postgres' ? ['listen-triggers'] : []
+      expect(parsed.parts.map((part) => part.name)).to.deep.equal(['dead-letters', ...listenParts])
       expect(parsed.parts[0]!.statements).to.have.length(2)
       for (const statement of parsed.parts[0]!.statements) await db.dataSource.query(statement)
       expect(await tablesExist()).to.deep.equal([true, true])
@@ -70,7 +73,12 @@ for (const dialect of DIALECTS) {
       const first = await setup(['--apply'])
       expect(first.stderrLines).to.deep.equal([])
       expect(first.code).to.equal(0)
-      expect(first.stdout).to.match(/^Applied 2 statement\(s\) of dead-letters /)
+      const signalTables = db.dataSource.entityMetadatas.filter((metadata) => signalModelOf(metadata)).length
+      expect(first.stdout).to.match(
+        dialect === 'postgres'
+          ? new RegExp(`^Applied ${2 + 3 * signalTables} statement\\(s\\) of dead-letters, listen-triggers `)
+          : /^Applied 2 statement\(s\) of dead-letters /,
+      )
       expect(first.stdout).to.contain(dialect === 'mariadb' ? 'one by one' : 'in one transaction')
       expect(await tablesExist()).to.deep.equal([true, true])
       const escape = (name: string): string => db.dataSource.driver.escape(name)

@@ -25,6 +25,8 @@ export interface Dialect {
    * names that another transaction holds are skipped like any other.
    */
   claim(runner: QueryRunner, table: SignalTable, limit: number, filter?: ClaimFilter): Promise<RawRow[]>
+  /** One round trip, outside any transaction and without locks: is any row there (claimable or held by another flusher)? */
+  hasPending(runner: QueryRunner, table: SignalTable): Promise<boolean>
   commit(runner: QueryRunner): Promise<void>
   /** Also called after a failed claim, when the transaction may never have begun (errors there are ignored). */
   rollback(runner: QueryRunner): Promise<void>
@@ -106,6 +108,13 @@ export const concurrentOverlappedFlushes = (dataSource: DataSource): number =>
 export function sqlLimit(limit: number): string {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`Invalid burst limit ${limit}`)
   return String(limit)
+}
+
+/** The same access path as a claim (primary-key order), so that it stays cheap on a table full of dead rows. */
+export async function hasPendingRows(runner: QueryRunner, table: SignalTable): Promise<boolean> {
+  const key = table.sqlKeyColumns.join(', ')
+  const rows = (await runner.query(`SELECT 1 AS found FROM ${table.sqlName} ORDER BY ${key} LIMIT 1`)) as unknown[]
+  return rows.length > 0
 }
 
 export function errorCode(error: unknown): string | number | undefined {

@@ -5,7 +5,7 @@
 import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
-import {concurrentOverlappedFlushes, errorCode, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ER_LOCK_DEADLOCK = 1213
 const ER_LOCK_WAIT_TIMEOUT = 1205
@@ -79,6 +79,8 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
       if (rows.length > 0) await deleteRows(runner, table, rows)
       return rows
     },
+
+    hasPending: hasPendingRows,
 
     oldestAgeQuery: (table, column) =>
       `SELECT TIMESTAMPDIFF(MICROSECOND, MIN(${column}), CURRENT_TIMESTAMP(6)) / 1000000 AS age FROM ${table.sqlName}`,

@@ -4,7 +4,7 @@ import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
 import {dataSourceOf} from '../../typeorm-compat.js'
-import {concurrentOverlappedFlushes, errorCode, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const SERIALIZATION_FAILURE = '40001'
 const DEADLOCK_DETECTED = '40P01'
@@ -93,6 +93,8 @@ export const postgresDialect = (dataSource: DataSource): Dialect => ({
     // (Through the driver: TypeORM's query() answers a DELETE with [rows, count].)
     return (await queryThroughDriver(runner, statements.at(-1)!, condition.parameters)).at(-1)?.rows ?? []
   },
+
+  hasPending: hasPendingRows,
 
   oldestAgeQuery: (table, column) =>
     `SELECT EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP - MIN(${column})::timestamptz)) AS age FROM ${table.sqlName}`,

@@ -2,7 +2,7 @@
 // plain SELECT then DELETE is a safe claim.
 import type {QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
-import {errorCode, hasFilter, keyFilterCondition, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ROWS_PER_DELETE = 500
 
@@ -36,6 +36,8 @@ export const sqliteDialect = (): Dialect => ({
     }
     return rows
   },
+
+  hasPending: hasPendingRows,
 
   oldestAgeQuery: (table, column) =>
     `SELECT (julianday('now') - julianday(MIN(${column}))) * 86400 AS age FROM ${table.sqlName}`,
