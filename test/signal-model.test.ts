@@ -10,6 +10,8 @@ import {
   NotAMethod,
   Shipped,
   TextBurst,
+  ThreeAttempts,
+  ZeroAttempts,
   ZeroBurst,
 } from './fixtures/models/entities.js'
 import {connectionOptions} from './fixtures/signals/data-sources.js'
@@ -72,6 +74,20 @@ describe('signal models', () => {
       expect(error.message).to.contain(model.name).and.to.contain('signalbusBurstCount').and.to.contain(shown)
     })
   }
+
+  it('reads signalbusMaxAttempts, and leaves it undefined when the model declares none', async () => {
+    const signalbus = await signalBusOver([ThreeAttempts, Shipped])
+    expect(signalbus.getSignalModels().map((model) => [model.name, model.maxAttempts])).to.have.deep.members([
+      ['ThreeAttempts', 3],
+      ['Shipped', undefined],
+    ])
+  })
+
+  it('a signalbusMaxAttempts of 0 is a SignalbusConfigError naming the model', async () => {
+    const signalbus = await signalBusOver([ZeroAttempts])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('ZeroAttempts').and.to.contain('signalbusMaxAttempts').and.to.contain('0')
+  })
 
   it('keeps failing on every call, not only the first', async () => {
     const signalbus = await signalBusOver([NotAMethod])

@@ -8,8 +8,8 @@
 // runs the bursts one after the other.
 //
 // A burst whose send fails for a reason of its signals' own (failure-scope.ts) is narrowed down: split in
-// halves, each half claimed again by its keys and sent in a transaction of its own, until the signals whose own
-// send fails are found. They stay pending, and the claims of this run leave them out; everything else is
+// halves, each half claimed again by its keys and sent in a transaction of its own (a binary search, about one
+// send per halving), until the signals whose own send fails are found. They stay pending, and the claims of this run leave them out; everything else is
 // delivered. A systemic failure (broker, database), or sends that fail whatever the split, stop the model.
 import type {DataSource, QueryRunner} from 'typeorm'
 import type {FlushObserver} from '../flush-observer.js'
@@ -304,7 +304,7 @@ export class FlushEngine {
 
   /**
    * A burst sent one signal at a time names its failing signal: the ones before it were stored by the broker and
-   * are deleted without being sent again, the failing one is set aside, the ones after it go back to the normal
+   * are deleted without being sent again, the failing one is left out, the ones after it go back to the normal
    * bursts. A batch send is narrowed down.
    */
   private async handleFailedBurst(run: ModelRun, runner: QueryRunner, failed: FailedBurst): Promise<void> {
@@ -319,12 +319,35 @@ export class FlushEngine {
   }
 
   /**
-   * Finds the signals of a failed group whose own send fails, delivering the others: the first half is claimed
-   * again by its keys and sent; if it succeeds, the failure is in the second half, which is split without being
-   * sent whole; if it fails, it is narrowed down in turn and the second half is sent. `failure` is the group's own
-   * failed send, or undefined when the group was only inferred to fail (a single row is then sent alone first).
+   * Finds the signals of a failed group whose own send fails, delivering the others, with about one send per
+   * halving: the first half is claimed again by its keys and sent. If it succeeds, the failure is in the second
+   * half, which is split in turn without being sent whole. If it fails, the search goes on inside it, and the
+   * second half is set aside; everything set aside is sent together at the end (and searched the same way should
+   * it fail too, when the group held more than one failing signal).
    */
   private async narrow(run: ModelRun, runner: QueryRunner, rows: RawRow[], failure: unknown): Promise<void> {
+    const sentBefore = run.sent
+    const setAside: RawRow[] = []
+    await this.search(run, runner, rows, failure, setAside)
+    let rest = setAside
+    // Nothing was delivered while signals were found failing: the send method may fail for everything. Rows set
+    // aside are then tried alone until one gets through, so that such a method costs single-row sends (and stops
+    // the model after a few, see isolate) rather than another search.
+    while (rest.length > 0 && run.sent === sentBefore && run.suspects.length > 0 && !run.options.signal?.aborted) {
+      const failed = await this.sendKeys(run, runner, [keyOf(run.table, rest[0]!)])
+      rest = rest.slice(1)
+      if (failed) await this.handleFailedBurst(run, runner, failed)
+    }
+    if (rest.length === 0 || run.options.signal?.aborted) return
+    const failed = await this.sendKeys(run, runner, rest.map((row) => keyOf(run.table, row)))
+    if (failed) await this.handleFailedBurst(run, runner, failed)
+  }
+
+  /**
+   * One step of the search. `failure` is the group's own failed send, or undefined when the group was only inferred
+   * to fail (a single row is then sent alone first, to be sure).
+   */
+  private async search(run: ModelRun, runner: QueryRunner, rows: RawRow[], failure: unknown, setAside: RawRow[]): Promise<void> {
     if (rows.length === 0 || run.options.signal?.aborted) return
     if (rows.length === 1) {
       if (failure !== undefined) return this.isolate(run, rows[0]!, failure)
@@ -335,10 +358,10 @@ export class FlushEngine {
     const middle = Math.ceil(rows.length / 2)
     const [first, second] = [rows.slice(0, middle), rows.slice(middle)]
     const firstFailed = await this.sendKeys(run, runner, first.map((row) => keyOf(run.table, row)))
-    if (!firstFailed) return this.narrow(run, runner, second, undefined)
-    await this.handleFailedBurst(run, runner, firstFailed)
-    const secondFailed = await this.sendKeys(run, runner, second.map((row) => keyOf(run.table, row)))
-    if (secondFailed) await this.handleFailedBurst(run, runner, secondFailed)
+    if (!firstFailed) return this.search(run, runner, second, undefined, setAside)
+    setAside.push(...second)
+    if (firstFailed.delivered !== undefined) return this.handleFailedBurst(run, runner, firstFailed)
+    return this.search(run, runner, firstFailed.rows, firstFailed.error, setAside)
   }
 
   /**

@@ -34,8 +34,8 @@ export async function insertManySignals(db: TestDatabase, count: number): Promis
   }
 }
 
-/** The docs' bound: narrowing one failing signal out of a burst of `burst` costs at most 2⌈log2 burst⌉ extra sends. */
-export const extraSendsPerFailingSignal = (burst: number): number => 2 * Math.ceil(Math.log2(burst))
+/** The docs' bound: narrowing one failing signal out of a burst of `burst` costs at most ⌈log2 burst⌉ + 3 extra sends. */
+export const extraSendsPerFailingSignal = (burst: number): number => Math.ceil(Math.log2(burst)) + 3
 
 /** Send calls beyond one per burst that a run over `rows` rows in bursts of `burst` would have made. */
 export function extraSends(calls: SendCall[], rows: number, burst: number, model = 'Signal'): number {
