@@ -14,6 +14,11 @@ export interface SignalModelClass<T extends object = object> {
   sendSignalbusMessages?(signals: T[]): Promise<void> | void
   /** How many signals are sent and deleted in one transaction (default 1). */
   signalbusBurstCount?: number
+  /**
+   * The property (or properties, for a composite key) whose value groups signals that must reach the send
+   * method in primary-key order, one at a time: for example the id of the aggregate the signal is about.
+   */
+  signalbusOrderingKey?: string | readonly string[]
 }
 
 /** A signal model found in a DataSource. */
@@ -26,6 +31,10 @@ export interface SignalModel {
   readonly metadata: EntityMetadata
   /** The model's own `signalbusBurstCount`, or 1. */
   readonly burstCount: number
+  /** The ordering key as declared (property names), or null for an unordered model. */
+  readonly orderingKey: string | string[] | null
+  /** The ordering key's column names, in declaration order; empty for an unordered model. */
+  readonly orderingColumns: string[]
   readonly sendsOneByOne: boolean
   readonly sendsInBatches: boolean
 }
@@ -57,6 +66,7 @@ export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined
     target: target as SignalModelClass,
     metadata,
     burstCount: burstCountOf(name, statics.signalbusBurstCount),
+    ...orderingKeyOf(metadata, statics.signalbusOrderingKey),
     sendsOneByOne: declaresOne,
     sendsInBatches: declaresBatch,
   }
@@ -68,6 +78,38 @@ function burstCountOf(name: string, declared: unknown): number {
   throw new SignalbusConfigError(
     `Signal model "${name}" has signalbusBurstCount ${String(declared)}; it must be a positive integer.`,
   )
+}
+
+/**
+ * Resolves `signalbusOrderingKey` to columns. Each name must be a property of the entity that maps to a column
+ * of its table (not a relation or a virtual property); a composite key is an array of such names.
+ */
+function orderingKeyOf(
+  metadata: EntityMetadata,
+  declared: unknown,
+): {orderingKey: string | string[] | null; orderingColumns: string[]} {
+  if (declared === undefined || declared === null) return {orderingKey: null, orderingColumns: []}
+  const name = metadata.name
+  const names = typeof declared === 'string' ? [declared] : Array.isArray(declared) ? (declared as unknown[]) : undefined
+  if (!names || names.length === 0 || names.some((entry) => typeof entry !== 'string' || entry === '')) {
+    throw new SignalbusConfigError(
+      `Signal model "${name}" has signalbusOrderingKey ${JSON.stringify(declared)}; it must be a property name or a non-empty array of property names.`,
+    )
+  }
+  const properties = names as string[]
+  const orderingColumns = properties.map((property) => {
+    const column = metadata.columns.find((candidate) => candidate.propertyPath === property && !candidate.isVirtual)
+    if (!column || column.relationMetadata) {
+      throw new SignalbusConfigError(
+        `Signal model "${name}" has signalbusOrderingKey "${property}", which is not a column property of the entity.`,
+      )
+    }
+    return column.databaseName
+  })
+  if (new Set(orderingColumns).size !== orderingColumns.length) {
+    throw new SignalbusConfigError(`Signal model "${name}" names a column twice in signalbusOrderingKey.`)
+  }
+  return {orderingKey: typeof declared === 'string' ? declared : [...properties], orderingColumns}
 }
 
 /** Checks a burst size given by the caller (for example `--burst`). */

@@ -33,11 +33,12 @@ export function renderSignals(out: Output, signals: SignalModelStatus[], json: b
     out.result('No signal models found.')
     return
   }
-  const header = ['NAME', 'TABLE', 'BURST', 'PENDING', 'OLDEST']
+  const header = ['NAME', 'TABLE', 'BURST', 'ORDERED BY', 'PENDING', 'OLDEST']
   const rows = signals.map((signal) => [
     signal.name,
     signal.table,
     String(signal.burstCount),
+    signal.orderingKey === null ? '-' : [signal.orderingKey].flat().join(','),
     String(signal.pending),
     signal.oldestPendingSeconds === null ? '-' : formatAge(signal.oldestPendingSeconds),
   ])

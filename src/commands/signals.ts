@@ -2,7 +2,7 @@ import {SignalbusCommand} from '../cli/base-command.js'
 import {renderSignals} from '../cli/render.js'
 
 export default class Signals extends SignalbusCommand {
-  static override summary = 'List the signal models: name, table, burst count, pending count, age of the oldest pending signal.'
+  static override summary = 'List the signal models: name, table, burst count, ordering key, pending count, age of the oldest pending signal.'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --strict -m OrderCreated,PaymentSignal',

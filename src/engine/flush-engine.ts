@@ -13,6 +13,7 @@ import type {Dialect} from './dialects/index.js'
 import {DatabaseError, SignalSendError, describeError} from '../errors.js'
 import {describeTable, entityBuilder, type EntityBuilder, type RawRow, type SignalTable} from './signal-table.js'
 import {sendSignals} from './send-signals.js'
+import {isOrdered} from './ordering.js'
 
 const CLAIM_ATTEMPTS = 5
 
@@ -30,8 +31,10 @@ export interface FlushModelOptions {
 interface Burst {
   readonly runner: QueryRunner
   readonly rows: RawRow[]
-  /** How many rows were asked for: a shorter burst means no more rows were free to claim. */
+  /** How many rows were asked for. */
   readonly limit: number
+  /** The claim shows that no more rows are free to claim (see claimExhausts). */
+  readonly exhausted: boolean
 }
 
 /** One flushModel() call: the model, its table, and what was claimed and sent (committed) so far. */
@@ -61,7 +64,7 @@ export class FlushEngine {
   table(model: SignalModel): SignalTable {
     let table = this.tables.get(model)
     if (!table) {
-      table = describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata))
+      table = describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata), model.orderingColumns)
       this.tables.set(model, table)
     }
     return table
@@ -119,7 +122,7 @@ export class FlushEngine {
         }
       }
       await this.commit(run, burst)
-      if (burst.rows.length < limit) return
+      if (burst.exhausted) return
     }
   }
 
@@ -135,7 +138,7 @@ export class FlushEngine {
     let current = await this.claim(run, runner, limit)
     let other: QueryRunner | undefined
     while (current.rows.length > 0) {
-      const nextLimit = current.rows.length === current.limit ? this.nextLimit(run) : 0
+      const nextLimit = current.exhausted ? 0 : this.nextLimit(run)
       const [sending, claiming] = await Promise.all([
         settle(this.send(run, current)),
         nextLimit > 0 ? settle(this.claim(run, (other ??= spare()), nextLimit)) : undefined,
@@ -156,6 +159,14 @@ export class FlushEngine {
       if (run.options.signal?.aborted) return this.rollbackQuietly(run, next)
       other = current.runner
       current = next
+      // An ordered claim made while the burst before it was open may have found nothing only because that burst
+      // held its keys: end it and claim again, now with nothing else of this run open (see claimExhausts).
+      if (current.rows.length === 0 && !current.exhausted) {
+        await this.commit(run, current)
+        const again = this.nextLimit(run)
+        if (again === 0) return
+        current = await this.claim(run, current.runner, again)
+      }
     }
     // The last claim found nothing: end its empty transaction.
     await this.commit(run, current)
@@ -166,9 +177,11 @@ export class FlushEngine {
     for (let attempt = 1; ; attempt++) {
       try {
         run.open.add(runner)
+        // Asked before claiming: the burst beside it may commit while the claim runs.
+        const alone = run.open.size === 1
         const rows = await this.dialect.claim(runner, run.table, limit)
         run.claimed += rows.length
-        return {runner, rows, limit}
+        return {runner, rows, limit, exhausted: claimExhausts(run.table, rows.length, limit, alone)}
       } catch (error) {
         await this.rollbackRunnerQuietly(run, runner)
         if (attempt < CLAIM_ATTEMPTS && this.dialect.isTransient(error)) {
@@ -238,6 +251,17 @@ function databaseFailure(action: string, runner: QueryRunner, error: unknown): D
     ? 'the database connection was lost (the burst was not committed; its rows stay pending)'
     : describeError(error)
   return new DatabaseError(`${action} failed: ${reason}`, {cause: error})
+}
+
+/**
+ * Whether a claim of `found` rows out of `limit` shows that nothing more is free to claim. For an unordered model a
+ * short claim does. An ordered claim is short whenever its keys have fewer rows than the burst, so only an empty
+ * one does, and only when no other burst of this run was open: that burst's keys are held back until it commits.
+ * (Keys held by another flusher are that flusher's to send, as its locked rows are: it claims again after each
+ * commit, so the last flusher to commit finds whatever is left.)
+ */
+function claimExhausts(table: SignalTable, found: number, limit: number, alone: boolean): boolean {
+  return isOrdered(table) ? found === 0 && alone : found < limit
 }
 
 type Settled<T> = {ok: true; value: T} | {ok: false; error: unknown}

@@ -1,0 +1,61 @@
+// Per-key ordering (`signalbusOrderingKey`), the part every dialect shares: how many keys one ordered claim leases
+// and the key values of claimed rows. The claims themselves (SQL) live in the dialect modules; the argument why
+// they are correct is in docs/how-it-works.md ("Ordering").
+//
+// An ordered claim leases keys, not rows: it locks the lowest pending row (the "head") of up to `heads` keys that
+// no other open transaction holds, with SKIP LOCKED, and then takes those keys' rows in primary-key order, up to
+// the burst limit. A key's head stays visible to every other claim until the burst commits (its delete is not
+// committed), and a row is claimable as a head only when no lower row of its key is visible: so the key's later
+// rows wait for that commit, that is, until the send returned.
+import type {RawRow, SignalTable} from './signal-table.js'
+
+export const isOrdered = (table: SignalTable): boolean => table.orderingColumns.length > 0
+
+/** Rows per key assumed before a table's first ordered claim (then measured). */
+const INITIAL_ROWS_PER_KEY = 16
+
+/**
+ * Rows per key seen in each ordered table's last claim. One claim leases about `limit / rowsPerKey` keys: few
+ * enough that the other bursts in flight (this process's and other flushers') find free keys of their own when a
+ * table has few keys with many rows each, and enough to fill the burst when it has many keys with few rows each.
+ */
+const rowsPerKeyByTable = new WeakMap<SignalTable, number>()
+
+/** How many keys the next ordered claim of `table` should lease for a burst of `limit` rows. */
+export function headsToClaim(table: SignalTable, limit: number): number {
+  const rowsPerKey = rowsPerKeyByTable.get(table) ?? INITIAL_ROWS_PER_KEY
+  return Math.max(1, Math.min(limit, Math.ceil(limit / rowsPerKey)))
+}
+
+/** Learns from a claim how deep the table's keys are, for the next claim's lease. */
+export function recordOrderedClaim(table: SignalTable, rows: readonly RawRow[]): void {
+  if (rows.length === 0) return
+  rowsPerKeyByTable.set(table, Math.max(1, rows.length / distinctOrderingKeys(table, rows)))
+}
+
+/** The ordering-key values of a row, in the key's column order (query parameters for "these keys"). */
+export function orderingValues(table: SignalTable, row: RawRow): unknown[] {
+  return table.orderingColumns.map((column) => row[column])
+}
+
+/** How many different ordering-key values the rows hold. */
+export function distinctOrderingKeys(table: SignalTable, rows: readonly RawRow[]): number {
+  return new Set(rows.map((row) => orderingValues(table, row).map(comparable).join('\u0000'))).size
+}
+
+/** The distinct ordering keys of the rows, first occurrence first. */
+export function uniqueOrderingKeys(table: SignalTable, rows: readonly RawRow[]): unknown[][] {
+  const seen = new Map<string, unknown[]>()
+  for (const row of rows) {
+    const values = orderingValues(table, row)
+    const id = values.map(comparable).join('\u0000')
+    if (!seen.has(id)) seen.set(id, values)
+  }
+  return [...seen.values()]
+}
+
+function comparable(value: unknown): string {
+  if (value instanceof Date) return `d${value.getTime()}`
+  if (Buffer.isBuffer(value)) return `b${value.toString('hex')}`
+  return `${typeof value}:${String(value)}`
+}
