@@ -33,7 +33,7 @@ export function renderSignals(out: Output, signals: SignalModelStatus[], json: b
     out.result('No signal models found.')
     return
   }
-  const header = ['NAME', 'TABLE', 'BURST', 'ORDERED BY', 'PENDING', 'OLDEST']
+  const header = ['NAME', 'TABLE', 'BURST', 'ORDERING', 'PENDING', 'OLDEST']
   const rows = signals.map((signal) => [
     signal.name,
     signal.table,

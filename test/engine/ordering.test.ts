@@ -263,7 +263,7 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
     it('signals shows the ordering key; --json has orderingKey (string, array or null)', async () => {
       const human = await runCli(['signals'], {env: env()})
       expect(human.code).to.equal(0)
-      expect(human.stdout.split('\n')[0]).to.contain('ORDERED BY')
+      expect(human.stdout.split('\n')[0]).to.contain('ORDERING')
       expect(human.stdout).to.match(/^OrderedSignal .* orderKey /m)
       const json = await runCli(['signals', '--json'], {env: env()})
       expect(json.code).to.equal(0)
