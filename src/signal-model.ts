@@ -81,8 +81,8 @@ function burstCountOf(name: string, declared: unknown): number {
 }
 
 /**
- * Resolves `signalbusOrderingKey` to columns. Each name must be a property of the entity that maps to a column
- * of its table (not a relation or a virtual property); a composite key is an array of such names.
+ * Resolves `signalbusOrderingKey` to columns. Each name must be a property of the entity that maps to a NOT NULL
+ * column of its table (not a relation or a virtual property); a composite key is an array of such names.
  */
 function orderingKeyOf(
   metadata: EntityMetadata,
@@ -102,6 +102,12 @@ function orderingKeyOf(
     if (!column || column.relationMetadata) {
       throw new SignalbusConfigError(
         `Signal model "${name}" has signalbusOrderingKey "${property}", which is not a column property of the entity.`,
+      )
+    }
+    // NULL equals nothing in SQL: a null key could neither be held back behind its lower rows nor leased.
+    if (column.isNullable) {
+      throw new SignalbusConfigError(
+        `Signal model "${name}" has signalbusOrderingKey "${property}", whose column is nullable; an ordering key column must be NOT NULL.`,
       )
     }
     return column.databaseName

@@ -9,6 +9,7 @@ import {
   InheritedSender,
   LookAlike,
   NotAMethod,
+  NullableOrdering,
   PerAccountSignal,
   Shipped,
   TextBurst,
@@ -88,6 +89,12 @@ describe('signal models', () => {
     const signalbus = await signalBusOver([UnknownOrdering])
     const error = configErrorOf(() => signalbus.getSignalModels())
     expect(error.message).to.contain('UnknownOrdering').and.to.contain('signalbusOrderingKey').and.to.contain('"orderId"')
+  })
+
+  it('a signalbusOrderingKey on a nullable column is a SignalbusConfigError naming the model and the property', async () => {
+    const signalbus = await signalBusOver([NullableOrdering])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('NullableOrdering').and.to.contain('"orderId"').and.to.contain('NOT NULL')
   })
 
   it('an empty signalbusOrderingKey array is a SignalbusConfigError naming the model', async () => {

@@ -7,7 +7,7 @@ import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
 import {errorCode, sqlLimit, type Dialect} from './dialect.js'
-import {headsToClaim, isOrdered, recordOrderedClaim, uniqueOrderingKeys} from '../ordering.js'
+import {headsToClaim, isOrdered, orderingValues, recordOrderedClaim, uniqueOrderingKeys} from '../ordering.js'
 
 const ER_LOCK_DEADLOCK = 1213
 const ER_LOCK_WAIT_TIMEOUT = 1205
@@ -61,19 +61,29 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
    *    claimed is still visible (its delete is not committed), so it stays its key's head;
    * 2. `… WHERE key IN (those heads) FOR UPDATE SKIP LOCKED` locks the heads nobody holds: each locked head leases
    *    its key (a head claimed by another burst is locked, and one deleted meanwhile is gone, so both are skipped);
-   * 3. the leased keys' rows are locked in key order up to `limit` (SKIP LOCKED, so that a scan never waits on
-   *    another flusher's rows); 4. they are deleted one per statement, as every claim here.
+   * 3. a consistent read lists the leased keys' rows in key order up to `limit`, and they are locked by primary
+   *    key with SKIP LOCKED. A row of a leased key can still be locked for a moment by another flusher's scan
+   *    (InnoDB locks each row a locking scan examines before it lets go of the ones that do not match), so a
+   *    key's run is cut at its first row that was not locked: a later row must never go without it;
+   * 4. they are deleted one per statement, as every claim here.
    * Every statement locks by primary key or skips what is locked: nothing waits, as the unordered claim.
    */
   async function orderedClaim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
     const heads = headsToClaim(table, limit)
     const leased = await leaseKeys(runner, table, heads)
     if (leased.length === 0) return []
-    const rows = (await runner.query(
-      `SELECT * FROM ${table.sqlName} WHERE ${inRowValues(table.sqlOrderingColumns, leased.length)} ` +
-        `ORDER BY ${table.sqlKeyColumns.join(', ')} LIMIT ${sqlLimit(limit)} FOR UPDATE SKIP LOCKED`,
+    const key = table.sqlKeyColumns.join(', ')
+    const listed = (await runner.query(
+      `SELECT ${key}, ${table.sqlOrderingColumns.join(', ')} FROM ${table.sqlName} WHERE ${inRowValues(table.sqlOrderingColumns, leased.length)} ` +
+        `ORDER BY ${key} LIMIT ${sqlLimit(limit)}`,
       leased.flat(),
     )) as RawRow[]
+    if (listed.length === 0) return []
+    const locked = (await runner.query(
+      `SELECT * FROM ${table.sqlName} WHERE ${inRowValues(table.sqlKeyColumns, listed.length)} ORDER BY ${key} FOR UPDATE SKIP LOCKED`,
+      listed.flatMap((row) => primaryKeyOf(table, row)),
+    )) as RawRow[]
+    const rows = unbrokenRuns(table, listed, locked)
     recordOrderedClaim(table, rows)
     return rows
   }
@@ -148,6 +158,27 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
       return code === ER_LOCK_DEADLOCK || code === ER_CHECKREAD || code === ER_LOCK_WAIT_TIMEOUT
     },
   }
+}
+
+const primaryKeyOf = (table: SignalTable, row: RawRow): unknown[] => table.keyColumns.map((column) => row[column])
+
+/**
+ * The locked rows in key order, without each ordering key's rows from its first listed row that is missing from
+ * `locked` on: a key's rows go out as an unbroken run of its lowest pending rows. `listed` has the primary and
+ * ordering key columns of every row the claim meant to take, in key order.
+ */
+function unbrokenRuns(table: SignalTable, listed: readonly RawRow[], locked: readonly RawRow[]): RawRow[] {
+  const identity = (values: unknown[]): string => JSON.stringify(values.map(String))
+  const lockedByKey = new Map(locked.map((row) => [identity(primaryKeyOf(table, row)), row]))
+  const broken = new Set<string>()
+  const kept: RawRow[] = []
+  for (const row of listed) {
+    const orderingKey = identity(orderingValues(table, row))
+    const found = lockedByKey.get(identity(primaryKeyOf(table, row)))
+    if (!found) broken.add(orderingKey)
+    else if (!broken.has(orderingKey)) kept.push(found)
+  }
+  return kept
 }
 
 /** How many pages of candidate heads one ordered claim reads at most. */
