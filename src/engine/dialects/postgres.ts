@@ -27,9 +27,9 @@ const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED'
  * IN form with hash and merge joins turned off for this transaction only, which leaves the planner the nested loop
  * over the primary-key index.
  */
-function claimStatements(table: SignalTable, limit: string, heads: string | undefined): string[] {
+function claimStatements(table: SignalTable, limit: string, lease: Lease | undefined): string[] {
   const key = table.sqlKeyColumns.join(', ')
-  const pick = heads === undefined ? pickAny(table, limit) : pickOrdered(table, limit, heads)
+  const pick = lease === undefined ? pickAny(table, limit) : pickOrdered(table, limit, lease)
   const claimed = (condition: string): string =>
     `WITH claimed AS (DELETE FROM ${table.sqlName} WHERE ${condition} RETURNING *) SELECT * FROM claimed ORDER BY ${key}`
   if (table.sqlKeyColumns.length === 1) return [claimed(`${key} = ANY(ARRAY(${pick}))`)]
@@ -42,24 +42,37 @@ function pickAny(table: SignalTable, limit: string): string {
   return `SELECT ${key} FROM ${table.sqlName} ORDER BY ${key} LIMIT ${limit} FOR UPDATE SKIP LOCKED`
 }
 
+/** How an ordered claim leases keys: how many, and whether an index leads with the ordering key. */
+interface Lease {
+  heads: string
+  indexed: boolean
+}
+
 /**
  * The ordered pick (see ../ordering.ts): lease up to `heads` keys by locking their lowest visible rows with SKIP
- * LOCKED, then lock those keys' rows in key order up to `limit`. The NOT EXISTS sub-select is not a locking read:
- * it sees a lower row that another burst has claimed (its delete is not committed), so a key in flight has no
- * head. The ARRAY(…) sub-select runs once (an InitPlan), so the lease is taken once per claim. Its rows never
- * change but by a delete, so the waiting FOR UPDATE of the second step meets a row of another transaction only
- * when the application committed a lower key of a leased key late (see docs): it then waits for that burst.
+ * LOCKED, then lock those keys' rows in key order up to `limit`. Which rows are heads is asked in a sub-select,
+ * which is not a locking read: it sees a lower row that another burst has claimed (its delete is not committed),
+ * so a key in flight has no head. With an index that leads with the ordering key, `NOT EXISTS (a lower row)` is
+ * one index probe per row looked at; without one, that anti-join compares every row with every other row of its
+ * key, so the heads are listed once per claim instead (DISTINCT ON: one sorted pass over the table). The ARRAY(…)
+ * sub-selects run once (InitPlans), so the lease is taken once per claim. Rows never change but by a delete, so
+ * the waiting FOR UPDATE of the second step meets a row of another transaction only when the application
+ * committed a lower key of a leased key late (see docs): it then waits for that burst.
  */
-function pickOrdered(table: SignalTable, limit: string, heads: string): string {
+function pickOrdered(table: SignalTable, limit: string, lease: Lease): string {
   const key = table.sqlKeyColumns.join(', ')
   const qualified = (alias: string, columns: string[]): string[] => columns.map((column) => `${alias}.${column}`)
   const ordering = table.sqlOrderingColumns
   const sameKey = ordering.map((column) => `l.${column} = h.${column}`).join(' AND ')
   const lower = `${rowValue(qualified('l', table.sqlKeyColumns))} < ${rowValue(qualified('h', table.sqlKeyColumns))}`
+  const isHead = lease.indexed
+    ? `NOT EXISTS (SELECT 1 FROM ${table.sqlName} AS l WHERE ${sameKey} AND ${lower})`
+    : `${rowValue(qualified('h', table.sqlKeyColumns), true)} = ANY(ARRAY(` +
+      `SELECT DISTINCT ON (${ordering.join(', ')}) ${rowValue(table.sqlKeyColumns, true)} FROM ${table.sqlName} ` +
+      `ORDER BY ${[...ordering, ...table.sqlKeyColumns].join(', ')}))`
   const leased =
-    `SELECT ${rowValue(qualified('h', ordering), true)} FROM ${table.sqlName} AS h ` +
-    `WHERE NOT EXISTS (SELECT 1 FROM ${table.sqlName} AS l WHERE ${sameKey} AND ${lower}) ` +
-    `ORDER BY ${qualified('h', table.sqlKeyColumns).join(', ')} LIMIT ${heads} FOR UPDATE SKIP LOCKED`
+    `SELECT ${rowValue(qualified('h', ordering), true)} FROM ${table.sqlName} AS h WHERE ${isHead} ` +
+    `ORDER BY ${qualified('h', table.sqlKeyColumns).join(', ')} LIMIT ${lease.heads} FOR UPDATE SKIP LOCKED`
   return (
     `SELECT ${key} FROM ${table.sqlName} WHERE ${rowValue(ordering, true)} = ANY(ARRAY(${leased})) ` +
     `ORDER BY ${key} LIMIT ${limit} FOR UPDATE`
@@ -91,6 +104,32 @@ async function queryThroughDriver(runner: QueryRunner, sql: string): Promise<Arr
   }
 }
 
+/** Whether each ordered table has an index whose leading columns are its ordering key (looked up once). */
+const orderingIndexed = new WeakMap<SignalTable, Promise<boolean>>()
+
+function hasOrderingIndex(runner: QueryRunner, table: SignalTable): Promise<boolean> {
+  let known = orderingIndexed.get(table)
+  if (!known) {
+    known = lookUpOrderingIndex(runner, table).catch((error: unknown) => {
+      orderingIndexed.delete(table)
+      throw error
+    })
+    orderingIndexed.set(table, known)
+  }
+  return known
+}
+
+async function lookUpOrderingIndex(runner: QueryRunner, table: SignalTable): Promise<boolean> {
+  const rows = (await runner.query(
+    `SELECT array_to_string(i.indkey::int2[], ' ') AS columns, ` +
+      `(SELECT string_agg(a.attnum::text, ' ' ORDER BY k.position) FROM unnest($2::text[]) WITH ORDINALITY AS k(name, position) ` +
+      `JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attname = k.name) AS wanted ` +
+      `FROM pg_index i WHERE i.indrelid = $1::regclass`,
+    [table.sqlName, table.orderingColumns],
+  )) as Array<{columns: string; wanted: string | null}>
+  return rows.some((row) => row.wanted !== null && `${row.columns} `.startsWith(`${row.wanted} `))
+}
+
 export const postgresDialect = (): Dialect => ({
   name: 'postgres',
   overlapsBursts: true,
@@ -108,11 +147,13 @@ export const postgresDialect = (): Dialect => ({
   },
 
   async claim(runner: QueryRunner, table: SignalTable, limit: number): Promise<RawRow[]> {
-    const heads = isOrdered(table) ? sqlLimit(headsToClaim(table, limit)) : undefined
+    const lease = isOrdered(table)
+      ? {heads: sqlLimit(headsToClaim(table, limit)), indexed: await hasOrderingIndex(runner, table)}
+      : undefined
     // Several statements travel together only in the simple protocol, which takes no parameters (see sqlLimit).
-    const sql = [BEGIN, ...claimStatements(table, sqlLimit(limit), heads)].join(';\n')
+    const sql = [BEGIN, ...claimStatements(table, sqlLimit(limit), lease)].join(';\n')
     const rows = (await queryThroughDriver(runner, sql)).at(-1)?.rows ?? []
-    if (heads !== undefined) recordOrderedClaim(table, rows)
+    if (lease !== undefined) recordOrderedClaim(table, rows)
     return rows
   },
 
