@@ -4,7 +4,8 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel).
+// BENCH_ONLY (comma-separated: throughput, memory, startup, parallel, ordering); the ordering case also reads
+// BENCH_ORDERING_ROWS (100000), BENCH_ORDERING_RUNS (3), BENCH_ORDERING_DIALECTS (postgres,mariadb).
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +15,7 @@ import {connect, countRows, createTable, dropTable, seed} from './lib/database.m
 import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot, runMeasured, startMeasured} from './lib/processes.mjs'
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
+import {benchOrdering, orderingConfig, printOrdering, summarizeOrdering} from './cases/ordering.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -25,7 +27,7 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,parallel,ordering').split(',').map((name) => name.trim()),
 }
 
 const DATA_SOURCE = path.join('bench', 'fixture', 'data-source.mjs')
@@ -46,19 +48,26 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], parallel: []}
+const results = {throughput: [], memory: [], startup: [], parallel: [], ordering: []}
 const problems = []
 const retried = []
 
 try {
-  for (const db of Object.values(databases)) await createTable(db)
+  // The ordering case has a table of its own: a run of it alone leaves bench_signal to whoever else uses it.
+  const usesBenchTable = config.sections.some((section) => section !== 'ordering')
+  if (usesBenchTable) for (const db of Object.values(databases)) await createTable(db)
   if (config.sections.includes('throughput')) await benchThroughput()
   if (config.sections.includes('memory')) await benchMemory()
   if (config.sections.includes('startup')) await benchStartup()
   if (config.sections.includes('parallel')) await benchParallel()
+  if (config.sections.includes('ordering')) {
+    results.ordering = await benchOrdering({
+      broker, databases, startMeasured, assertSucceeded, cliArgs, waitUntilQuiet, cpus: os.cpus().length, log, problems,
+    })
+  }
 } finally {
   for (const db of Object.values(databases)) {
-    await dropTable(db)
+    if (config.sections.some((section) => section !== 'ordering')) await dropTable(db)
     await db.close()
   }
   await broker.delete(QUEUE)
@@ -73,7 +82,7 @@ const report = {
   finishedAt: new Date().toISOString(),
   command: 'npm run bench',
   machine: describeMachine(),
-  config,
+  config: {...config, ordering: orderingConfig},
   summary,
   results,
   problems,
@@ -336,6 +345,10 @@ function summarize() {
     summary.targets[`${most} parallel flushers: no duplicates, no losses (${dialect})`] = rows.every((row) => row.exactlyOnce)
     summary.targets[`${most} parallel flushers: throughput ≥ 1 flusher's (${dialect}, wall)`] = rate(most) >= rate(1)
   }
+  if (results.ordering.length > 0) {
+    summary.ordering = summarizeOrdering(results.ordering)
+    Object.assign(summary.targets, summary.ordering.targets)
+  }
   return summary
 }
 
@@ -398,6 +411,7 @@ function printReport(summary) {
       ),
     )
   }
+  if (summary.ordering) printOrdering(out, summary.ordering)
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
   out()
