@@ -179,7 +179,7 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
     // With today's engine a failing burst stops its flusher's run (it rolls back whole), so the other keys of that
     // burst stay pending too; what ordering guarantees is checked here: no key ever skips past a pending row.
     it('a failing signal holds back its own key from itself on: nothing of the key from it on is sent, every key delivers a primary-key prefix', async () => {
-      const rows = await seed(OrderedSignal, 10_000, 50)
+      const rows = await seed(OrderedSignal, 5_000, 50)
       const key = rows[rows.length / 2]!.key
       const ofKey = rows.filter((row) => row.key === key)
       const failing = ofKey[Math.floor(ofKey.length / 2)]!
@@ -216,7 +216,7 @@ for (const dialect of ['postgres', 'mariadb'] as const) {
     })
 
     it(`kill -9 of one of ${FLUSHERS} flushers: nothing lost; out-of-order arrivals are re-sends of the killed flusher's one burst`, async () => {
-      const rows = await seed(OrderedSignal, 20_000, KEYS)
+      const rows = await seed(OrderedSignal, 10_000, KEYS)
       // A pause after the broker's confirm keeps each flusher's burst in the confirm → commit window for a while.
       const flushers = Array.from({length: FLUSHERS}, () =>
         startCli(['flushmany', '--burst', String(BURST)], {env: env({SIGNALBUS_TEST_AFTER_SEND_DELAY_MS: '150'}), timeoutMs: 100_000}),
