@@ -4,8 +4,10 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison, latency, metrics); the
-// service cases' settings are in bench/lib/service-cases.mjs.
+// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison, latency, metrics, and the
+// opt-in ordering, which takes over 10 minutes and is not in the default list); the service cases' settings are in
+// bench/lib/service-cases.mjs; the ordering case also reads BENCH_ORDERING_ROWS (100000), BENCH_ORDERING_RUNS (3),
+// BENCH_ORDERING_DIALECTS (postgres,mariadb).
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -17,6 +19,7 @@ import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
 import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
 import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
+import {benchOrdering, orderingConfig, printOrdering, summarizeOrdering} from './cases/ordering.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
 const config = {
@@ -63,12 +66,14 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: []}
+const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: [], ordering: []}
 const problems = []
 const retried = []
 
 try {
-  for (const db of Object.values(databases)) await createTable(db)
+  // The ordering case has a table of its own: a run of it alone leaves bench_signal to whoever else uses it.
+  const usesBenchTable = config.sections.some((section) => section !== 'ordering')
+  if (usesBenchTable) for (const db of Object.values(databases)) await createTable(db)
   if (config.sections.includes('throughput')) await benchThroughput()
   if (config.sections.includes('memory')) await benchMemory()
   if (config.sections.includes('startup')) await benchStartup()
@@ -79,9 +84,14 @@ try {
   }
   if (config.sections.includes('latency')) await benchLatency()
   if (config.sections.includes('metrics')) await benchMetricsCost()
+  if (config.sections.includes('ordering')) {
+    results.ordering = await benchOrdering({
+      broker, databases, startMeasured, assertSucceeded, cliArgs, waitUntilQuiet, cpus: os.cpus().length, log, problems,
+    })
+  }
 } finally {
   for (const db of Object.values(databases)) {
-    await dropTable(db)
+    if (config.sections.some((section) => section !== 'ordering')) await dropTable(db)
     await db.close()
   }
   await broker.delete(QUEUE)
@@ -100,7 +110,7 @@ const report = {
   finishedAt: new Date().toISOString(),
   command: 'npm run bench',
   machine: describeMachine(),
-  config,
+  config: {...config, ordering: orderingConfig},
   summary,
   results,
   problems,
@@ -442,6 +452,10 @@ function summarize() {
     summary.ratios[`poison10VsNone.${dialect}`] = variants[10].throughputVsNoFailing
     summary.targets[`1 failing row costs ≤ 5 % throughput (${dialect})`] = variants[1].throughputVsNoFailing >= 0.95
   }
+  if (results.ordering.length > 0) {
+    summary.ordering = summarizeOrdering(results.ordering)
+    Object.assign(summary.targets, summary.ordering.targets)
+  }
   return summary
 }
 
@@ -515,6 +529,7 @@ function printReport(summary) {
   }
   if (Object.keys(summary.poison).length > 0) printPoison(out, summary.poison, config)
   printServiceReport(out, results, summarizeService(results))
+  if (summary.ordering) printOrdering(out, summary.ordering)
   out('\n## Ratios and targets\n')
   out(markdownTable(['ratio', 'value'], Object.entries(summary.ratios).map(([name, value]) => [name, fixed(value)])))
   out()

@@ -2,6 +2,7 @@
 // plain SELECT then DELETE is a safe claim.
 import type {QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
+import {isOrdered, unbrokenRuns} from '../ordering.js'
 import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ROWS_PER_DELETE = 500
@@ -25,7 +26,8 @@ export const sqliteDialect = (): Dialect => ({
     const condition = hasFilter(filter) ? keyFilterCondition(table, filter, sqliteKeySyntax) : {sql: '', parameters: []}
     const where = condition.sql ? ` WHERE ${condition.sql}` : ''
     const select = `SELECT * FROM ${table.sqlName}${where} ORDER BY ${key} LIMIT ?`
-    const rows = (await runner.query(select, [...condition.parameters, limit])) as RawRow[]
+    const selected = (await runner.query(select, [...condition.parameters, limit])) as RawRow[]
+    const rows = isOrdered(table) && hasFilter(filter) && selected.length > 0 ? await unbrokenByFilter(runner, table, selected) : selected
     // A row value `(?, ?)` per key; SQLite compares row values since 3.15, so composite keys work too.
     const rowValue = `(${table.keyColumns.map(() => '?').join(', ')})`
     for (let start = 0; start < rows.length; start += ROWS_PER_DELETE) {
@@ -52,3 +54,20 @@ export const sqliteDialect = (): Dialect => ({
 
   isTransient: (error: unknown) => errorCode(error) === 'SQLITE_BUSY',
 })
+
+/**
+ * An ordered model's claim with a filter keeps of the selected rows only each ordering key's unbroken run from its
+ * lowest pending row: a row the filter left out (a failing signal, or one outside the keys being narrowed) holds back
+ * the later rows of its key. One writer, so the rows up to the last selected one are all there is to look at.
+ */
+async function unbrokenByFilter(runner: QueryRunner, table: SignalTable, selected: RawRow[]): Promise<RawRow[]> {
+  const key = table.sqlKeyColumns.join(', ')
+  const composite = table.sqlKeyColumns.length > 1
+  const last = selected.at(-1)!
+  const upTo = composite ? `(${key}) <= (${table.keyColumns.map(() => '?').join(', ')})` : `${key} <= ?`
+  const listed = (await runner.query(
+    `SELECT ${key}, ${table.sqlOrderingColumns.join(', ')} FROM ${table.sqlName} WHERE ${upTo} ORDER BY ${key}`,
+    table.keyColumns.map((column) => last[column]),
+  )) as RawRow[]
+  return unbrokenRuns(table, listed, selected)
+}
