@@ -2,7 +2,8 @@
 // Imported by the data source the CLI loads, so it imports nothing.
 
 export const DIALECTS = ['postgres', 'mariadb']
-export const TABLE = 'bench_signal'
+/** Overridable so that two benchmark runs on one machine (two worktrees) do not share a table. */
+export const TABLE = process.env.BENCH_TABLE ?? 'bench_signal'
 export const QUEUE = process.env.BENCH_QUEUE ?? 'signalbus-bench'
 export const RABBITMQ_URL = process.env.SIGNALBUS_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
 
