@@ -54,7 +54,45 @@ function messageOf(error: unknown): string {
   }
 }
 
+/**
+ * Why the broker did not store a batch. The first group is about particular messages (`failedMessages` says which):
+ * - `nack`: the broker refused them (e.g. a queue with `x-overflow: reject-publish` is full);
+ * - `returned`: mandatory messages no queue was bound for;
+ * - `too-large`: bigger than the broker's `max_message_size`;
+ * - `no-exchange`: sent to an exchange that does not exist;
+ * - `invalid-message`: could not be encoded (a body that is not JSON-serialisable).
+ * The second is about the way to the broker, whatever the messages: `connection` (no node answered, or the
+ * connection was lost before the confirms came), `channel` (the broker closed the channel for another reason),
+ * `timeout`. `other` is for DeliveryErrors constructed without a kind (a user's own publisher).
+ */
+export type DeliveryErrorKind =
+  | 'nack'
+  | 'returned'
+  | 'too-large'
+  | 'no-exchange'
+  | 'invalid-message'
+  | 'connection'
+  | 'channel'
+  | 'timeout'
+  | 'other'
+
+export interface DeliveryErrorOptions {
+  cause?: unknown
+  kind?: DeliveryErrorKind
+  /** Indexes, in the batch given to publish(), of the messages the failure is about (message kinds only). */
+  failedMessages?: readonly number[]
+}
+
 /** The broker did not store a batch: nack, unroutable mandatory message, closed channel or connection, timeout. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
+  readonly kind: DeliveryErrorKind
+  /** For the message kinds: which messages of the batch failed (the others may have been stored). */
+  readonly failedMessages: readonly number[] | undefined
+
+  constructor(message: string, options: DeliveryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.kind = options.kind ?? 'other'
+    this.failedMessages = options.failedMessages
+  }
 }

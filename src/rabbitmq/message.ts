@@ -44,10 +44,12 @@ function encodeBody(message: RabbitmqMessage): {content: Buffer; contentType: st
   try {
     json = JSON.stringify(body)
   } catch (error) {
-    throw new DeliveryError(`The body of a message to exchange "${message.exchange}" is not JSON-serialisable: ${String(error)}`)
+    throw new DeliveryError(`The body of a message to exchange "${message.exchange}" is not JSON-serialisable: ${String(error)}`, {
+      kind: 'invalid-message',
+    })
   }
   if (json === undefined) {
-    throw new DeliveryError(`The body of a message to exchange "${message.exchange}" is not JSON-serialisable.`)
+    throw new DeliveryError(`The body of a message to exchange "${message.exchange}" is not JSON-serialisable.`, {kind: 'invalid-message'})
   }
   return {content: Buffer.from(json, 'utf8'), contentType: 'application/json'}
 }
