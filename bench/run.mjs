@@ -268,15 +268,24 @@ async function parallelRun(dialect, processes, run) {
   )
 }
 
-/** Runs `attempt` once more if it throws: other processes on the machine may close broker connections. */
+/**
+ * Runs `attempt` once more if it throws: other processes on the machine may close broker connections. A second
+ * failure is recorded as a problem and the benchmark goes on, so that one case does not lose every other figure.
+ */
 async function withOneRetry(what, attempt) {
+  const reasonOf = (error) => String(error?.message ?? error).split('\n').slice(0, 3).join(' ')
   try {
     return await attempt()
   } catch (error) {
-    const reason = String(error?.message ?? error).split('\n').slice(0, 3).join(' ')
-    retried.push(`${what}: ${reason}`)
-    log(`${what} failed (${reason}); running it again`)
-    return attempt()
+    retried.push(`${what}: ${reasonOf(error)}`)
+    log(`${what} failed (${reasonOf(error)}); running it again`)
+  }
+  try {
+    return await attempt()
+  } catch (error) {
+    problems.push(`${what} failed twice: ${reasonOf(error)}`)
+    log(`${what} failed again (${reasonOf(error)}); going on without it`)
+    return undefined
   }
 }
 
