@@ -1,6 +1,7 @@
 // The one place that decides whether a failed send is the signals' own fault (narrow it down to them) or the
 // system's (the broker, the way to it, the database: stop the model, mark nothing).
 import type {DeliveryErrorKind} from '../errors.js'
+import {NETWORK_ERROR_CODES} from '../network-errors.js'
 
 export type FailureScope = 'signals' | 'systemic'
 
@@ -8,18 +9,6 @@ const SYSTEMIC_DELIVERY: ReadonlySet<string> = new Set<DeliveryErrorKind>(['unre
 /** The kinds that name particular messages of the batch. `other` (and no kind at all) names nothing: look further. */
 const SIGNALS_DELIVERY: ReadonlySet<string> = new Set<DeliveryErrorKind>(['nacked', 'unroutable', 'too-large', 'unencodable'])
 
-/** Socket and name-resolution errors: whatever a send method uses, the other end is out of reach. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
 
 /** How deep to look through `cause` chains (a send method may wrap the publisher's error in its own). */
 const MAX_CAUSE_DEPTH = 5
@@ -45,7 +34,7 @@ export function failureScope(error: unknown): FailureScope {
       if (SIGNALS_DELIVERY.has(kind)) return 'signals'
     }
     if (name === 'DatabaseError') return 'systemic'
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return 'systemic'
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return 'systemic'
     if (name === 'IllegalOperationError') return 'systemic'
     current = (current as {cause?: unknown}).cause
   }

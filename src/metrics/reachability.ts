@@ -1,22 +1,10 @@
 // Tells "the database or the broker could not be reached" from "this model's signals fail" (a poison signal,
 // a missing exchange): only the first makes the relay not ready. Judged from the error and its causes.
 import {DeliveryError, SignalSendError, describeError, type DeliveryErrorKind} from '../errors.js'
+import {NETWORK_ERROR_CODES} from '../network-errors.js'
 
 export type UnreachableService = 'database' | 'broker'
 
-/** Socket-level failures, whoever raised them. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-])
 
 /** What the RabbitMQ publisher says when the broker, not a message, is the problem. */
 const LOST_DELIVERY: ReadonlySet<DeliveryErrorKind> = new Set(['unreachable', 'connection-lost', 'timeout'])
@@ -47,7 +35,7 @@ function looksLost(error: unknown, pattern: RegExp): boolean {
   for (const link of chain(error)) {
     if (pattern === LOST_BROKER && link instanceof DeliveryError && !UNSAID_DELIVERY.has(link.kind)) return LOST_DELIVERY.has(link.kind)
     for (const code of codesOf(link)) {
-      if (NETWORK_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
+      if (NETWORK_ERROR_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
     }
     if (pattern.test(describeError(link))) return true
   }
