@@ -108,9 +108,7 @@ export abstract class SignalbusCommand extends Command {
     if (typescript !== undefined) this.out.debug(typescript)
     await routeTypeormLogsToStderr(dataSource, (level, line) => this.out.typeorm(level, line))
     try {
-      await initializeForFlushing(dataSource).catch((error: unknown) => {
-        throw withNote(error, note)
-      })
+      await initializeForFlushing(dataSource)
       const signalbus = new SignalBus(dataSource, {logger: this.out.logger(), observer: this.observer})
       const models = getModelsToFlush(signalbus, names, {
         exclude: flags.exclude,
@@ -142,7 +140,7 @@ export abstract class SignalbusCommand extends Command {
 
 
 /**
- * A data source that failed while importing or initializing (its cause is the module's or the driver's error, e.g.
+ * A data source that failed while importing or constructing (its cause is the module's or the driver's error, e.g.
  * `Wrong driver: "undefined" given` for a variable that is not set) gets the env-file note; other failures (a data
  * source that exports no DataSource) are not about the environment.
  */

@@ -227,7 +227,8 @@ function transpileWithTypescript(settings: TranspileSettings, file: string, sour
   const basePath = settings.project.configFile ? path.dirname(settings.project.configFile) : path.dirname(file)
   const options = ts.convertCompilerOptionsFromJson(json, basePath).options
   options['module'] = system === 'commonjs' ? ts.ModuleKind['CommonJS'] : ts.ModuleKind['ESNext']
-  options['moduleResolution'] = ts.ModuleResolutionKind['Node10']
+  // `Node10` is TypeScript 5's name for what 4.x calls `NodeJs`.
+  options['moduleResolution'] = ts.ModuleResolutionKind['Node10'] ?? ts.ModuleResolutionKind['NodeJs']
   options['inlineSourceMap'] = true
   const output = ts.transpileModule(source, {compilerOptions: options, fileName: file, reportDiagnostics: true})
   const errors = (output.diagnostics ?? []).filter((diagnostic) => (diagnostic as {category: number}).category === 1)
