@@ -1,10 +1,10 @@
 // PostgreSQL: one round trip claims a burst — BEGIN and DELETE … WHERE key = ANY(ARRAY(SELECT … FOR UPDATE SKIP
 // LOCKED)) RETURNING * sent together — and one more commits it.
-import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
+import type {EntityMetadata, QueryRunner} from 'typeorm'
 import type {RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
 import {dataSourceOf} from '../../typeorm-compat.js'
-import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const SERIALIZATION_FAILURE = '40001'
 const DEADLOCK_DETECTED = '40P01'
@@ -63,10 +63,9 @@ async function queryThroughDriver(runner: QueryRunner, sql: string, parameters?:
   }
 }
 
-export const postgresDialect = (dataSource: DataSource): Dialect => ({
+export const postgresDialect = (): Dialect => ({
   name: 'postgres',
   overlapsBursts: true,
-  concurrentFlushes: concurrentOverlappedFlushes(dataSource),
 
   async checkServer(runner: QueryRunner): Promise<void> {
     const rows = (await runner.query('SHOW server_version_num')) as Array<{server_version_num: string}>
