@@ -4,7 +4,7 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000),
 // BENCH_MEMORY_ROWS (1000000), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
-// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison, latency, metrics); the
+// BENCH_ONLY (comma-separated: throughput, memory, startup, typescript, parallel, poison, latency, metrics, inflight); the
 // service cases' settings are in bench/lib/service-cases.mjs.
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -16,6 +16,7 @@ import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
 import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
+import {benchInFlight, printInFlight, summarizeInFlight} from './cases/in-flight.mjs'
 import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
@@ -28,7 +29,7 @@ const config = {
   parallelProcesses: [1, 2, 4],
   parallelRuns: setting('BENCH_PARALLEL_RUNS', 3),
   startupRuns: setting('BENCH_STARTUP_RUNS', 7),
-  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel,poison,latency,metrics').split(',').map((name) => name.trim()),
+  sections: (process.env.BENCH_ONLY ?? 'throughput,memory,startup,typescript,parallel,poison,latency,metrics,inflight').split(',').map((name) => name.trim()),
   latency: latencySettings(),
 }
 
@@ -63,7 +64,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: []}
+const results = {inFlight: [], throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: []}
 const problems = []
 const retried = []
 
@@ -76,6 +77,9 @@ try {
   if (config.sections.includes('parallel')) await benchParallel()
   if (config.sections.includes('poison')) {
     await benchPoison({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log}, results.poison, problems)
+  }
+  if (config.sections.includes('inflight')) {
+    await benchInFlight({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log, withOneRetry}, results.inFlight, problems)
   }
   if (config.sections.includes('latency')) await benchLatency()
   if (config.sections.includes('metrics')) await benchMetricsCost()
@@ -106,7 +110,12 @@ const report = {
   problems,
   retried,
 }
+if (results.inFlight.length > 0) {
+  summary.inFlight = summarizeInFlight(results.inFlight, DIALECTS)
+  Object.assign(summary.targets, summary.inFlight.targets)
+}
 printReport(summary)
+if (summary.inFlight) printInFlight(summary.inFlight, config)
 const resultsDir = path.join(benchDir, 'results')
 mkdirSync(resultsDir, {recursive: true})
 const file = path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)
