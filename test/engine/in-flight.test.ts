@@ -63,7 +63,9 @@ for (const dialect of DIALECTS) {
     it("honours the model's signalbusInFlight; the inFlight option overrides it", async () => {
       await db.insert(PipelinedSignal, rows(600))
       expect(await new SignalBus(db.dataSource).flushmany([PipelinedSignal])).to.equal(600)
-      expect(controls.maxSends.get('PipelinedSignal')).to.equal(overlaps ? 4 : 1)
+      const most = controls.maxSends.get('PipelinedSignal')
+      if (overlaps) expect(most, 'sends under way at once').to.be.above(1).and.at.most(4)
+      else expect(most).to.equal(1)
       resetControls()
       await db.insert(PipelinedSignal, rows(300, 600))
       expect(await new SignalBus(db.dataSource).flushmany([PipelinedSignal], {inFlight: 1})).to.equal(300)
