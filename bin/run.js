@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// Size V8's heap for a flusher before anything is loaded (see src/cli/heap.ts), then run the command.
+import {sizeHeapForFlushing} from '../dist/cli/heap.js'
 
+sizeHeapForFlushing()
+const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})
 
 // Everything signalbus opened is closed by now. If something a user's module opened (a broker

@@ -77,26 +77,42 @@ function messageOf(error: unknown): string {
 }
 
 /**
- * Why the broker did not store a batch. The first kinds say the broker or the way to it is in trouble (every
- * signal would fail now); the last ones that the broker refused particular messages of the batch.
+ * Why the broker did not store a batch. The first four say the broker, or the way to it, is in trouble: every signal
+ * would fail now (the flush engine stops the model; readiness counts `unreachable`, `connection-lost` and `timeout`
+ * as "broker unreachable"). The next four are about particular messages of the batch (`failedMessages` says which);
+ * the engine narrows a failing burst down to them. `other` is for a DeliveryError constructed without a kind (a
+ * library user's own send code) and is treated as the signals' own, like any other error a send method throws.
  */
-export type DeliveryFailureKind =
-  | 'connect' // no connection or channel could be opened
+export type DeliveryErrorKind =
+  | 'unreachable' // no node answered, or no channel could be opened: nothing was published
   | 'connection-lost' // the connection closed before every confirm arrived
-  | 'channel-closed' // the broker closed the channel for a reason that is not one message's (missing exchange, access)
+  | 'channel-closed' // the broker closed the channel for a reason not of one message's content (missing exchange, access refused)
   | 'timeout' // the confirms did not come in time
-  | 'nacked' // the broker refused messages (nack)
-  | 'unroutable' // a mandatory message was returned
-  | 'message-refused' // the broker closed the channel over one message (406 PRECONDITION_FAILED: too large …)
-  | 'unencodable' // a message could not be encoded (its body is not JSON-serialisable)
+  | 'nacked' // the broker refused messages (e.g. a queue with `x-overflow: reject-publish` is full)
+  | 'unroutable' // mandatory messages no queue was bound for were returned
+  | 'too-large' // messages bigger than the broker's max_message_size
+  | 'unencodable' // a message could not be encoded (a body that is not JSON-serialisable)
+  | 'other' // not said (the constructor's default)
+
+export interface DeliveryErrorOptions {
+  cause?: unknown
+  /** Default `other`: treated as the signals' own failure (narrowed down), as any error a send method throws. */
+  kind?: DeliveryErrorKind
+  /** Indexes, in the batch given to publish(), of the messages the failure is about. */
+  failedMessages?: readonly number[]
+}
 
 /** The broker did not store a batch: nack, unroutable mandatory message, closed channel or connection, timeout. */
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
-  readonly kind: DeliveryFailureKind
-  constructor(message: string, options: {kind: DeliveryFailureKind; cause?: unknown}) {
+  readonly kind: DeliveryErrorKind
+  /** Which messages of the batch failed, when the failure is about particular ones (the others may have been stored). */
+  readonly failedMessages: readonly number[] | undefined
+
+  constructor(message: string, options: DeliveryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : {cause: options.cause})
-    this.kind = options.kind
+    this.kind = options.kind ?? 'other'
+    this.failedMessages = options.failedMessages
   }
 }
 

@@ -25,7 +25,7 @@ export {
   SignalSendError,
   SignalbusConfigError,
 } from './errors.js'
-export type {DeliveryFailureKind} from './errors.js'
+export type {DeliveryErrorKind, DeliveryErrorOptions} from './errors.js'
 export {DeadLetters, parseKeyArgument} from './dead-letters/index.js'
 export type {DeadLetter, DeadLetterKey, RequeueFailure, RequeueOptions, RequeueReport} from './dead-letters/index.js'
 export type {BookkeepingDialect, BookkeepingTables, StoredRow, StoredValue, TableColumn} from './engine/dialects/bookkeeping/index.js'
@@ -53,7 +53,7 @@ export type {
 export {PostgresListener, WakeUp, channelFor, dropListenTriggerStatements, listenTriggerStatements} from './listen/index.js'
 export type {PostgresListenerOptions} from './listen/index.js'
 export {SUPPORTED_DATABASE_TYPES} from './engine/dialects/index.js'
-export {RabbitmqPublisher, RABBITMQ_URL_ENV} from './rabbitmq/index.js'
+export {RabbitmqPublisher, RABBITMQ_URL_ENV, RETURN_TAG_HEADER} from './rabbitmq/index.js'
 export type {RabbitmqMessage, RabbitmqPublisherOptions} from './rabbitmq/index.js'
 export {onShutdown, runShutdownHooks} from './shutdown-hooks.js'
 export type {ShutdownHook} from './shutdown-hooks.js'

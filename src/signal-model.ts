@@ -24,6 +24,11 @@ export interface SignalModelClass<T extends object = object> {
    * called concurrently: declare it only when they are safe for that. A crash re-sends at most this many bursts.
    */
   signalbusInFlight?: number
+  /**
+   * The property (or properties, for a composite key) whose value groups signals that must reach the send
+   * method in primary-key order, one at a time: for example the id of the aggregate the signal is about.
+   */
+  signalbusOrderingKey?: string | readonly string[]
 }
 
 /** A signal model found in a DataSource. */
@@ -40,6 +45,10 @@ export interface SignalModel {
   readonly maxAttempts: number | undefined
   /** The model's own `signalbusInFlight`, or 1. */
   readonly inFlight: number
+  /** The ordering key as declared (property names), or null for an unordered model. */
+  readonly orderingKey: string | string[] | null
+  /** The ordering key's column names, in declaration order; empty for an unordered model. */
+  readonly orderingColumns: string[]
   readonly sendsOneByOne: boolean
   readonly sendsInBatches: boolean
 }
@@ -75,6 +84,7 @@ export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined
     burstCount: burstCountOf(name, statics.signalbusBurstCount),
     maxAttempts: maxAttemptsOf(name, statics.signalbusMaxAttempts),
     inFlight: inFlightOf(name, statics.signalbusInFlight),
+    ...orderingKeyOf(metadata, statics.signalbusOrderingKey),
     sendsOneByOne: declaresOne,
     sendsInBatches: declaresBatch,
   }
@@ -114,6 +124,44 @@ export function validateMaxAttempts(maxAttempts: number): number {
 
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1
+}
+
+/**
+ * Resolves `signalbusOrderingKey` to columns. Each name must be a property of the entity that maps to a NOT NULL
+ * column of its table (not a relation or a virtual property); a composite key is an array of such names.
+ */
+function orderingKeyOf(
+  metadata: EntityMetadata,
+  declared: unknown,
+): {orderingKey: string | string[] | null; orderingColumns: string[]} {
+  if (declared === undefined || declared === null) return {orderingKey: null, orderingColumns: []}
+  const name = metadata.name
+  const names = typeof declared === 'string' ? [declared] : Array.isArray(declared) ? (declared as unknown[]) : undefined
+  if (!names || names.length === 0 || names.some((entry) => typeof entry !== 'string' || entry === '')) {
+    throw new SignalbusConfigError(
+      `Signal model "${name}" has signalbusOrderingKey ${JSON.stringify(declared)}; it must be a property name or a non-empty array of property names.`,
+    )
+  }
+  const properties = names as string[]
+  const orderingColumns = properties.map((property) => {
+    const column = metadata.columns.find((candidate) => candidate.propertyPath === property && !candidate.isVirtual)
+    if (!column || column.relationMetadata) {
+      throw new SignalbusConfigError(
+        `Signal model "${name}" has signalbusOrderingKey "${property}", which is not a column property of the entity.`,
+      )
+    }
+    // NULL equals nothing in SQL: a null key could neither be held back behind its lower rows nor leased.
+    if (column.isNullable) {
+      throw new SignalbusConfigError(
+        `Signal model "${name}" has signalbusOrderingKey "${property}", whose column is nullable; an ordering key column must be NOT NULL.`,
+      )
+    }
+    return column.databaseName
+  })
+  if (new Set(orderingColumns).size !== orderingColumns.length) {
+    throw new SignalbusConfigError(`Signal model "${name}" names a column twice in signalbusOrderingKey.`)
+  }
+  return {orderingKey: typeof declared === 'string' ? declared : [...properties], orderingColumns}
 }
 
 /** Checks a burst size given by the caller (for example `--burst`). */

@@ -111,6 +111,8 @@ export interface SignalModelStatus {
   name: string
   table: string
   burstCount: number
+  /** `signalbusOrderingKey` as declared (a property name or an array of them), or null for an unordered model. */
+  orderingKey: string | string[] | null
   pending: number
   /** Age of the oldest pending signal, for models with a `@CreateDateColumn`; otherwise null. */
   oldestPendingSeconds: number | null
@@ -187,7 +189,7 @@ export class SignalBus {
     return counts
   }
 
-  /** Name, table, burst count, pending count and age of the oldest pending signal, per model. */
+  /** Name, table, burst count, ordering key, pending count and age of the oldest pending signal, per model. */
   async status(models?: readonly ModelRef[]): Promise<SignalModelStatus[]> {
     const resolved = this.resolve(models)
     const deadLetters = await this.book.counts(resolved)
@@ -197,6 +199,7 @@ export class SignalBus {
         name: model.name,
         table: this.engine.table(model).displayName,
         burstCount: model.burstCount,
+        orderingKey: model.orderingKey,
         pending: await this.countPending(model),
         oldestPendingSeconds: await this.oldestPendingSeconds(model),
         deadLetters: deadLetters === null ? null : (deadLetters[model.name] ?? 0),

@@ -5,15 +5,19 @@ import {SignalBus, SignalbusConfigError, type SignalModel} from '../src/index.js
 import {
   BatchNotAMethod,
   FourInFlight,
+  EmptyOrdering,
   FractionBurst,
   HalfInFlight,
   InheritedSender,
   LookAlike,
   NotAMethod,
+  NullableOrdering,
+  PerAccountSignal,
   Shipped,
   TextBurst,
   ThreeAttempts,
   ZeroAttempts,
+  UnknownOrdering,
   ZeroBurst,
 } from './fixtures/models/entities.js'
 import {connectionOptions} from './fixtures/signals/data-sources.js'
@@ -103,6 +107,32 @@ describe('signal models', () => {
     const signalbus = await signalBusOver([HalfInFlight])
     const error = configErrorOf(() => signalbus.getSignalModels())
     expect(error.message).to.equal('Signal model "HalfInFlight" has signalbusInFlight 1.5; it must be a positive integer.')
+  })
+
+  it('signalbusOrderingKey resolves property names to their columns, a composite key in declaration order', async () => {
+    const signalbus = await signalBusOver([PerAccountSignal, Shipped])
+    const byName = (name: string): SignalModel | undefined => signalbus.getSignalModels().find((model) => model.name === name)
+    const [ordered, unordered] = [byName('PerAccountSignal'), byName('Shipped')]
+    expect([ordered?.orderingKey, ordered?.orderingColumns]).to.deep.equal([['tenantId', 'account'], ['tenant_id', 'account']])
+    expect([unordered?.orderingKey, unordered?.orderingColumns]).to.deep.equal([null, []])
+  })
+
+  it('a signalbusOrderingKey naming no property is a SignalbusConfigError naming the model and the property', async () => {
+    const signalbus = await signalBusOver([UnknownOrdering])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('UnknownOrdering').and.to.contain('signalbusOrderingKey').and.to.contain('"orderId"')
+  })
+
+  it('a signalbusOrderingKey on a nullable column is a SignalbusConfigError naming the model and the property', async () => {
+    const signalbus = await signalBusOver([NullableOrdering])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('NullableOrdering').and.to.contain('"orderId"').and.to.contain('NOT NULL')
+  })
+
+  it('an empty signalbusOrderingKey array is a SignalbusConfigError naming the model', async () => {
+    const signalbus = await signalBusOver([EmptyOrdering])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.contain('EmptyOrdering').and.to.contain('signalbusOrderingKey')
   })
 
   it('keeps failing on every call, not only the first', async () => {

@@ -19,8 +19,8 @@ function cases(context) {
   const {dialects, flushmanyArgs} = context
   const pipelined = (...extra) => cliArgs('flushmany', '--burst', String(context.config.burst), '--json', '-d', PIPELINED, ...extra)
   return [
-    {name: 'ceiling-1000', label: 'ceiling: raw amqplib, confirms every 1,000', args: [caseScript('ceiling.mjs')], env: {BENCH_CONFIRM_EVERY: '1000'}},
-    {name: 'ceiling-10000', label: 'ceiling: raw amqplib, confirms every 10,000', args: [caseScript('ceiling.mjs')], env: {BENCH_CONFIRM_EVERY: '10000'}},
+    {name: 'ceiling-1000', label: 'ceiling: raw amqplib, confirms every 1,000', args: [caseScript('ceiling.mjs')], env: {BENCH_CONFIRM_WINDOW: '1000'}},
+    {name: 'ceiling-10000', label: 'ceiling: raw amqplib, confirms every 10,000', args: [caseScript('ceiling.mjs')], env: {BENCH_CONFIRM_WINDOW: '10000'}},
     ...dialects.flatMap((dialect) => [
       {name: `naive-${dialect}`, label: `naive loop, ${dialect}`, dialect, args: [caseScript('naive-loop.mjs')]},
       {name: `publisher-${dialect}`, label: `signalbus, RabbitmqPublisher, ${dialect}`, dialect, args: flushmanyArgs()},

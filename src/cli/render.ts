@@ -49,11 +49,12 @@ export function renderSignals(out: Output, signals: SignalModelStatus[], json: b
     out.result('No signal models found.')
     return
   }
-  const header = ['NAME', 'TABLE', 'BURST', 'PENDING', 'DEAD', 'OLDEST']
+  const header = ['NAME', 'TABLE', 'BURST', 'ORDERING', 'PENDING', 'DEAD', 'OLDEST']
   const rows = signals.map((signal) => [
     signal.name,
     signal.table,
     String(signal.burstCount),
+    signal.orderingKey === null ? '-' : [signal.orderingKey].flat().join(','),
     String(signal.pending),
     signal.deadLetters === null ? '-' : String(signal.deadLetters),
     signal.oldestPendingSeconds === null ? '-' : formatAge(signal.oldestPendingSeconds),

@@ -2,8 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {SignalbusCommand} from '../cli/base-command.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {renderRequeue} from '../cli/render.js'
-import {parseKeyArgument} from '../dead-letters/index.js'
-import {SignalbusConfigError} from '../errors.js'
+import {keysToRequeue} from '../dead-letters/index.js'
 
 export default class Requeue extends SignalbusCommand {
   static override summary = 'Put dead letters back into their tables with their original values, to be sent again.'
@@ -25,19 +24,10 @@ export default class Requeue extends SignalbusCommand {
   async run(): Promise<void> {
     const {argv, flags} = await this.parse(Requeue)
     const names = [...(argv as string[]), ...(flags.models ?? [])]
-    const keyArguments = flags.key ?? []
-    if ((keyArguments.length > 0) === flags.all) {
-      throw new SignalbusConfigError('Say which dead letters to requeue: --key K (repeatable) or --all.')
-    }
-    const report = await this.withSignalBus(flags, names, async (signalbus, models) => {
-      const [model] = models
-      if (keyArguments.length > 0 && (models.length !== 1 || !model)) {
-        throw new SignalbusConfigError(`--key needs exactly one model, not ${models.length}: name it, e.g. requeue OrderShipped --key 7.`)
-      }
-      const keyColumns = model?.metadata.primaryColumns.map((column) => column.databaseName) ?? []
-      const keys = keyArguments.map((argument) => parseKeyArgument(argument, keyColumns, model!.name))
-      return signalbus.requeue(models, {keys: keys.length > 0 ? keys : undefined, all: flags.all, strict: flags.strict})
-    })
+    const selection = {keyArguments: flags.key ?? [], all: flags.all}
+    const report = await this.withSignalBus(flags, names, (signalbus, models) =>
+      signalbus.requeue(models, {keys: keysToRequeue(models, selection), all: flags.all, strict: flags.strict}),
+    )
     renderRequeue(this.out, report, flags.json)
     if (report.failed.length > 0) this.exit(ExitCode.runtimeFailure)
   }

@@ -3,7 +3,7 @@ import {renderSignals} from '../cli/render.js'
 
 export default class Signals extends SignalbusCommand {
   static override summary =
-    'List the signal models: name, table, burst count, pending count, dead letters, age of the oldest pending signal.'
+    'List the signal models: name, table, burst count, ordering key, pending count, dead letters, age of the oldest pending signal.'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --strict -m OrderCreated,PaymentSignal',

@@ -1,6 +1,7 @@
 // A signal's primary key as the bookkeeping tables store it (a JSON array of the key values as text, in key order)
 // and as users give it: an object column → value, a lone value for a one-column key, or `col=value,col=value` text.
 import {SignalbusConfigError} from '../errors.js'
+import type {SignalModel} from '../signal-model.js'
 
 /** A key as a caller gives it: column → value, or the value itself when the key has one column. */
 export type DeadLetterKey = Readonly<Record<string, unknown>> | string | number | bigint
@@ -77,4 +78,28 @@ export function parseKeyArgument(argument: string, keyColumns: readonly string[]
     return [pair.slice(0, equals).trim(), pair.slice(equals + 1)] as const
   })
   return Object.fromEntries(entries)
+}
+
+/** What `requeue` was asked for on the command line: key arguments (for one model) or every dead letter. */
+export interface RequeueSelection {
+  readonly keyArguments: readonly string[]
+  readonly all: boolean
+}
+
+/**
+ * Checks a requeue selection against the models it names and parses its key arguments: exactly one of `--key`
+ * and `--all`, and `--key` only for a single model. Returns the keys to requeue, or undefined for all of them.
+ */
+export function keysToRequeue(models: readonly SignalModel[], selection: RequeueSelection): DeadLetterKey[] | undefined {
+  const {keyArguments, all} = selection
+  if ((keyArguments.length > 0) === all) {
+    throw new SignalbusConfigError('Say which dead letters to requeue: --key K (repeatable) or --all.')
+  }
+  if (all) return undefined
+  const [model] = models
+  if (models.length !== 1 || !model) {
+    throw new SignalbusConfigError(`--key needs exactly one model, not ${models.length}: name it, e.g. requeue OrderShipped --key 7.`)
+  }
+  const keyColumns = model.metadata.primaryColumns.map((column) => column.databaseName)
+  return keyArguments.map((argument) => parseKeyArgument(argument, keyColumns, model.name))
 }

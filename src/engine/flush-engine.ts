@@ -35,6 +35,7 @@ import {
   type SignalTable,
 } from './signal-table.js'
 import {OneByOneSendFailure, sendSignals} from './send-signals.js'
+import {isOrdered} from './ordering.js'
 
 const CLAIM_ATTEMPTS = 5
 /**
@@ -82,8 +83,10 @@ export interface SignalFailureEvent {
 interface Burst {
   readonly runner: QueryRunner
   readonly rows: RawRow[]
-  /** How many rows were asked for: a shorter burst means no more rows were free to claim. */
+  /** How many rows were asked for. */
   readonly limit: number
+  /** The claim shows that no more rows are free to claim (see claimExhausts). */
+  readonly exhausted: boolean
   /** performance.now() when the claim began, for the observer's claim → commit duration. */
   readonly startedAt: number
 }
@@ -154,7 +157,7 @@ export class FlushEngine {
   table(model: SignalModel): SignalTable {
     let table = this.tables.get(model)
     if (!table) {
-      table = describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata))
+      table = describeTable(this.dataSource, model.metadata, this.dialect.tableQualifier(model.metadata), model.orderingColumns)
       this.tables.set(model, table)
     }
     return table
@@ -259,7 +262,7 @@ export class FlushEngine {
         if (failed) return failed
       }
       await this.commit(run, burst)
-      if (burst.rows.length < limit) return undefined
+      if (burst.exhausted) return undefined
     }
     return undefined
   }
@@ -342,12 +345,15 @@ export class FlushEngine {
           continue
         }
         const burst = claimed.value
-        if (burst.rows.length < burst.limit) exhausted = true
+        if (burst.exhausted) exhausted = true
         if (burst.rows.length > 0) ready = burst
         else {
           const committed = await settle(this.commit(run, burst))
           if (!committed.ok) thrown ??= {error: committed.error}
           free.push(burst.runner)
+          // An ordered claim may find nothing only because the bursts in flight hold its keys (see claimExhausts):
+          // claim again once one of them has ended.
+          if (!exhausted && sending.size > 0) await Promise.race(sending)
         }
         continue
       }
@@ -372,7 +378,7 @@ export class FlushEngine {
     let current = await this.claim(run, runner, limit, this.burstFilter(run))
     let other: QueryRunner | undefined
     while (current.rows.length > 0) {
-      const nextLimit = current.rows.length === current.limit ? this.nextLimit(run) : 0
+      const nextLimit = current.exhausted ? 0 : this.nextLimit(run)
       const [sending, claiming] = await Promise.all([
         settle(this.send(run, current)),
         nextLimit > 0 ? settle(this.claim(run, (other ??= spare()), nextLimit, this.burstFilter(run))) : undefined,
@@ -398,6 +404,14 @@ export class FlushEngine {
       }
       other = current.runner
       current = next
+      // An ordered claim made while the burst before it was open may have found nothing only because that burst
+      // held its keys: end it and claim again, now with nothing else of this run open (see claimExhausts).
+      if (current.rows.length === 0 && !current.exhausted) {
+        await this.commit(run, current)
+        const again = this.nextLimit(run)
+        if (again === 0) return undefined
+        current = await this.claim(run, current.runner, again, this.burstFilter(run))
+      }
     }
     // The last claim found nothing: end its empty transaction.
     await this.commit(run, current)
@@ -572,9 +586,11 @@ export class FlushEngine {
     for (let attempt = 1; ; attempt++) {
       try {
         run.open.add(runner)
+        // Asked before claiming: the burst beside it may commit while the claim runs.
+        const alone = run.open.size === 1
         const rows = await this.dialect.claim(runner, run.table, limit, filter)
         run.claimed += rows.length
-        return {runner, rows, limit, startedAt}
+        return {runner, rows, limit, startedAt, exhausted: claimExhausts(run.table, rows.length, limit, alone)}
       } catch (error) {
         await this.rollbackRunnerQuietly(run, runner)
         if (attempt < CLAIM_ATTEMPTS && this.dialect.isTransient(error)) {
@@ -669,6 +685,17 @@ function databaseFailure(action: string, runner: QueryRunner, error: unknown): D
     ? 'the database connection was lost (the burst was not committed; its rows stay pending)'
     : describeError(error)
   return new DatabaseError(`${action} failed: ${reason}`, {cause: error})
+}
+
+/**
+ * Whether a claim of `found` rows out of `limit` shows that nothing more is free to claim. For an unordered model a
+ * short claim does. An ordered claim is short whenever its keys have fewer rows than the burst, so only an empty
+ * one does, and only when no other burst of this run was open: that burst's keys are held back until it commits.
+ * (Keys held by another flusher are that flusher's to send, as its locked rows are: it claims again after each
+ * commit, so the last flusher to commit finds whatever is left.)
+ */
+function claimExhausts(table: SignalTable, found: number, limit: number, alone: boolean): boolean {
+  return isOrdered(table) ? found === 0 && alone : found < limit
 }
 
 type Settled<T> = {ok: true; value: T} | {ok: false; error: unknown}

@@ -14,9 +14,18 @@ export interface SignalTable {
   readonly keyColumns: string[]
   /** Quoted column name of a `@CreateDateColumn`, if the entity has one. */
   readonly sqlCreatedAtColumn: string | undefined
+  /** The model's ordering key (`signalbusOrderingKey`) as column names in raw rows; empty for an unordered model. */
+  readonly orderingColumns: string[]
+  /** The same, quoted. */
+  readonly sqlOrderingColumns: string[]
 }
 
-export function describeTable(dataSource: DataSource, metadata: EntityMetadata, qualifier: string | undefined): SignalTable {
+export function describeTable(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  qualifier: string | undefined,
+  orderingColumns: readonly string[] = [],
+): SignalTable {
   const escape = (name: string): string => dataSource.driver.escape(name)
   const parts = qualifier ? [qualifier, metadata.tableName] : [metadata.tableName]
   const keyColumns = metadata.primaryColumns.map((column) => column.databaseName)
@@ -27,6 +36,8 @@ export function describeTable(dataSource: DataSource, metadata: EntityMetadata, 
     sqlKeyColumns: keyColumns.map(escape),
     keyColumns,
     sqlCreatedAtColumn: createdAt ? escape(createdAt.databaseName) : undefined,
+    orderingColumns: [...orderingColumns],
+    sqlOrderingColumns: orderingColumns.map(escape),
   }
 }
 

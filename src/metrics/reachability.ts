@@ -1,25 +1,15 @@
 // Tells "the database or the broker could not be reached" from "this model's signals fail" (a poison signal,
 // a missing exchange): only the first makes the relay not ready. Judged from the error and its causes.
-import {DeliveryError, SignalSendError, describeError, type DeliveryFailureKind} from '../errors.js'
+import {DeliveryError, SignalSendError, describeError, type DeliveryErrorKind} from '../errors.js'
+import {NETWORK_ERROR_CODES} from '../network-errors.js'
 
 export type UnreachableService = 'database' | 'broker'
 
-/** Socket-level failures, whoever raised them. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-])
 
 /** What the RabbitMQ publisher says when the broker, not a message, is the problem. */
-const LOST_DELIVERY: ReadonlySet<DeliveryFailureKind> = new Set(['connect', 'connection-lost', 'timeout'])
+const LOST_DELIVERY: ReadonlySet<DeliveryErrorKind> = new Set(['unreachable', 'connection-lost', 'timeout'])
+/** A DeliveryError of these kinds says nothing about the broker's reachability: look at its causes and message. */
+const UNSAID_DELIVERY: ReadonlySet<DeliveryErrorKind> = new Set(['other'])
 
 /** PostgreSQL SQLSTATEs of a lost or refused session: class 08 (connection exception), 57P01–57P03 (shutdown, starting up). */
 const DATABASE_STATES = /^(08...|57P0[1-3])$/
@@ -43,9 +33,9 @@ function codesOf(link: unknown): string[] {
 
 function looksLost(error: unknown, pattern: RegExp): boolean {
   for (const link of chain(error)) {
-    if (pattern === LOST_BROKER && link instanceof DeliveryError) return LOST_DELIVERY.has(link.kind)
+    if (pattern === LOST_BROKER && link instanceof DeliveryError && !UNSAID_DELIVERY.has(link.kind)) return LOST_DELIVERY.has(link.kind)
     for (const code of codesOf(link)) {
-      if (NETWORK_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
+      if (NETWORK_ERROR_CODES.has(code) || (pattern === LOST_DATABASE && DATABASE_STATES.test(code))) return true
     }
     if (pattern.test(describeError(link))) return true
   }

@@ -17,7 +17,10 @@ export interface FlushLoopOptions {
 }
 
 export interface SignalbusModuleOptions {
-  /** The module's RabbitmqPublisher (it connects on first publish). Default: `$SIGNALBUS_RABBITMQ_URL`, else amqp://localhost. */
+  /**
+   * The module's RabbitmqPublisher (it connects on first publish): `url`, or `urls` for a cluster's nodes (failover).
+   * Default: `$SIGNALBUS_RABBITMQ_URL` (comma-separated for several nodes), else amqp://localhost.
+   */
   rabbitmq?: RabbitmqPublisherOptions
   /** Flush inside the application, from onApplicationBootstrap until shutdown. Off by default. */
   flushLoop?: FlushLoopOptions

@@ -6,6 +6,7 @@ import type {SignalTable} from '../engine/signal-table.js'
 import type {SignalModel} from '../signal-model.js'
 import {listenTriggersPart} from '../listen/setup.js'
 import {deadLettersPart} from './dead-letters-part.js'
+import {orderingIndexPart} from './ordering-index-part.js'
 
 export interface SetupContext {
   readonly dataSource: DataSource
@@ -26,4 +27,4 @@ export interface SetupPart {
   statements(context: SetupContext): string[]
 }
 
-export const SETUP_PARTS: readonly SetupPart[] = [deadLettersPart, listenTriggersPart]
+export const SETUP_PARTS: readonly SetupPart[] = [deadLettersPart, listenTriggersPart, orderingIndexPart]

@@ -8,7 +8,7 @@ import {runCli, type CliResult} from '../helpers/run-cli.js'
 import {TestDatabase, compiledFixture} from '../helpers/test-database.js'
 
 interface SignalsJson {
-  signals: Array<{name: string; table: string; burstCount: number; pending: number; oldestPendingSeconds: number | null; deadLetters: number | null}>
+  signals: Array<{name: string; table: string; burstCount: number; orderingKey: string | string[] | null; pending: number; oldestPendingSeconds: number | null; deadLetters: number | null}>
 }
 
 const CLI_TIMEOUT_MS = 30_000
@@ -32,17 +32,17 @@ for (const dialect of DIALECTS) {
     const tableOf = (entity: EntityTarget<ObjectLiteral>): string => db.dataSource.getMetadata(entity).tableName
     const parseJson = (result: CliResult): SignalsJson => JSON.parse(result.stdout) as SignalsJson
 
-    it('prints a table of every signal model (not plain entities) with table, burst count, pending count and oldest age', async () => {
+    it('prints a table of every signal model (not plain entities) with table, burst count, ordering key, pending count and oldest age', async () => {
       await insertPending(db)
       const result = await signals([])
       expect(result.stderrLines).to.deep.equal([])
       expect(result.code).to.equal(0)
-      expect(result.stdout.split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'TABLE', 'BURST', 'PENDING', 'DEAD', 'OLDEST'])
+      expect(result.stdout.split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'TABLE', 'BURST', 'ORDERING', 'PENDING', 'DEAD', 'OLDEST'])
       const records = tableRecords(result.stdout)
       expect(records.map(({OLDEST: _oldest, ...rest}) => rest)).to.deep.equal([
-        {NAME: 'Signal', TABLE: tableOf(Signal), BURST: '1', PENDING: '3', DEAD: '-'},
-        {NAME: 'CompositeSignal', TABLE: tableOf(CompositeSignal), BURST: '7', PENDING: '4', DEAD: '-'},
-        {NAME: 'BatchSignal', TABLE: tableOf(BatchSignal), BURST: '50', PENDING: '5', DEAD: '-'},
+        {NAME: 'Signal', TABLE: tableOf(Signal), BURST: '1', ORDERING: '-', PENDING: '3', DEAD: '-'},
+        {NAME: 'CompositeSignal', TABLE: tableOf(CompositeSignal), BURST: '7', ORDERING: '-', PENDING: '4', DEAD: '-'},
+        {NAME: 'BatchSignal', TABLE: tableOf(BatchSignal), BURST: '50', ORDERING: '-', PENDING: '5', DEAD: '-'},
       ])
       expect(records[0]!.OLDEST, 'Signal has a @CreateDateColumn and fresh rows').to.match(/^\d+s$/)
       expect(parseInt(records[0]!.OLDEST!, 10)).to.be.lessThan(AGE_MARGIN_SECONDS)
@@ -54,13 +54,13 @@ for (const dialect of DIALECTS) {
     it('shows - as OLDEST and null in --json for a model with a creation date but nothing pending', async () => {
       const human = await signals(['-m', 'Signal'])
       expect(human.code).to.equal(0)
-      expect(tableRecords(human.stdout)).to.deep.equal([{NAME: 'Signal', TABLE: tableOf(Signal), BURST: '1', PENDING: '0', DEAD: '-', OLDEST: '-'}])
+      expect(tableRecords(human.stdout)).to.deep.equal([{NAME: 'Signal', TABLE: tableOf(Signal), BURST: '1', ORDERING: '-', PENDING: '0', DEAD: '-', OLDEST: '-'}])
       const json = await signals(['-m', 'Signal', '--json'])
       expect(json.code).to.equal(0)
       expect(parseJson(json).signals[0]!.oldestPendingSeconds).to.equal(null)
     })
 
-    it('--json prints exactly {"signals": [{name, table, burstCount, pending, oldestPendingSeconds, deadLetters}]} (deadLetters null without setup)', async () => {
+    it('--json prints exactly {"signals": [{name, table, burstCount, orderingKey, pending, oldestPendingSeconds, deadLetters}]} (deadLetters null without setup)', async () => {
       await insertPending(db)
       const result = await signals(['--json'])
       expect(result.stderrLines).to.deep.equal([])
@@ -69,14 +69,14 @@ for (const dialect of DIALECTS) {
       const parsed = parseJson(result)
       expect(Object.keys(parsed)).to.deep.equal(['signals'])
       for (const entry of parsed.signals) {
-        expect(Object.keys(entry)).to.deep.equal(['name', 'table', 'burstCount', 'pending', 'oldestPendingSeconds', 'deadLetters'])
+        expect(Object.keys(entry)).to.deep.equal(['name', 'table', 'burstCount', 'orderingKey', 'pending', 'oldestPendingSeconds', 'deadLetters'])
       }
       const age = parsed.signals[0]!.oldestPendingSeconds
       expect(age).to.be.a('number').within(0, AGE_MARGIN_SECONDS)
       expect(parsed.signals).to.deep.equal([
-        {name: 'Signal', table: tableOf(Signal), burstCount: 1, pending: 3, oldestPendingSeconds: age, deadLetters: null},
-        {name: 'CompositeSignal', table: tableOf(CompositeSignal), burstCount: 7, pending: 4, oldestPendingSeconds: null, deadLetters: null},
-        {name: 'BatchSignal', table: tableOf(BatchSignal), burstCount: 50, pending: 5, oldestPendingSeconds: null, deadLetters: null},
+        {name: 'Signal', table: tableOf(Signal), burstCount: 1, orderingKey: null, pending: 3, oldestPendingSeconds: age, deadLetters: null},
+        {name: 'CompositeSignal', table: tableOf(CompositeSignal), burstCount: 7, orderingKey: null, pending: 4, oldestPendingSeconds: null, deadLetters: null},
+        {name: 'BatchSignal', table: tableOf(BatchSignal), burstCount: 50, orderingKey: null, pending: 5, oldestPendingSeconds: null, deadLetters: null},
       ])
     })
 

@@ -130,6 +130,22 @@ describe('SignalbusModule (signalbus/nestjs)', function () {
     expect(await queue.messageCount()).to.equal(1)
   })
 
+  it('forRootAsync takes a cluster\'s node URLs from ConfigService (`urls`) and fails over past a node that refuses', async () => {
+    const settings = {RABBITMQ_URLS: `amqp://guest:secret@127.0.0.1:1,${RABBITMQ_URL}`}
+    await boot([
+      ConfigModule.forRoot({ignoreEnvFile: true, isGlobal: true, load: [() => settings]}),
+      typeorm(),
+      SignalbusModule.forRootAsync({
+        inject: [ConfigService],
+        useFactory: (config: ConfigService) => ({rabbitmq: {urls: config.getOrThrow<string>('RABBITMQ_URLS').split(','), connectTimeoutMs: 2_000}}),
+      }),
+    ])
+    expect(app!.get(RabbitmqPublisher).displayUrl).to.equal('amqp://guest:***@127.0.0.1:1, amqp://guest:***@127.0.0.1:5672')
+    await app!.get(DataSource).getRepository(NestTestSignal).insert([{label: 'x'}, {label: 'y'}])
+    expect(await app!.get(SignalBus).flushmany()).to.equal(2)
+    expect(await queue.messageCount()).to.equal(2)
+  })
+
   it('forRootAsync with a broker URL nobody listens on: the flush fails, the rows stay pending, Nest’s Logger says why', async () => {
     await boot([
       ConfigModule.forRoot({ignoreEnvFile: true, isGlobal: true, load: [() => ({RABBITMQ_URL: 'amqp://guest:secret@127.0.0.1:1'})]}),

@@ -54,7 +54,7 @@ describe('HealthState', function () {
     expect(health.readiness()).to.include({ok: false, database: false, broker: true})
 
     const refused = new DeliveryError('Could not connect to RabbitMQ at amqp://guest:***@h: Socket closed abruptly during opening handshake', {
-      kind: 'connect',
+      kind: 'unreachable',
     })
     const lostBroker = new SignalSendError('A', `Sending 1 signal(s) of "A" failed: ${refused.message}`, {cause: refused})
     health.roundFinished(round([{model: 'A', error: lostBroker}]))

@@ -1,7 +1,8 @@
 // SQLite (better-sqlite3): a single writer, so BEGIN IMMEDIATE takes the write lock up front and a
 // plain SELECT then DELETE is a safe claim.
 import type {QueryRunner} from 'typeorm'
-import type {RawRow, SignalTable} from '../signal-table.js'
+import type {KeyValues, RawRow, SignalTable} from '../signal-table.js'
+import {isOrdered, unbrokenRuns} from '../ordering.js'
 import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 
 const ROWS_PER_DELETE = 500
@@ -22,9 +23,15 @@ export const sqliteDialect = (): Dialect => ({
     await runner.query('BEGIN IMMEDIATE')
     const key = table.sqlKeyColumns.join(', ')
     const condition = hasFilter(filter) ? keyFilterCondition(table, filter, sqliteKeySyntax) : {sql: '', parameters: []}
+    if (isOrdered(table) && (filter?.exclude?.length ?? 0) > 0) {
+      const heldBack = heldBackCondition(table, filter!.exclude!)
+      condition.sql = `${condition.sql} AND ${heldBack.sql}`
+      condition.parameters.push(...heldBack.parameters)
+    }
     const where = condition.sql ? ` WHERE ${condition.sql}` : ''
     const select = `SELECT * FROM ${table.sqlName}${where} ORDER BY ${key} LIMIT ?`
-    const rows = (await runner.query(select, [...condition.parameters, limit])) as RawRow[]
+    const selected = (await runner.query(select, [...condition.parameters, limit])) as RawRow[]
+    const rows = isOrdered(table) && hasFilter(filter) && selected.length > 0 ? await unbrokenByFilter(runner, table, selected) : selected
     // A row value `(?, ?)` per key; SQLite compares row values since 3.15, so composite keys work too.
     const rowValue = `(${table.keyColumns.map(() => '?').join(', ')})`
     for (let start = 0; start < rows.length; start += ROWS_PER_DELETE) {
@@ -51,3 +58,38 @@ export const sqliteDialect = (): Dialect => ({
 
   isTransient: (error: unknown) => errorCode(error) === 'SQLITE_BUSY',
 })
+
+/**
+ * For an ordered model: no row at or after an excluded row of its ordering key (a failing signal holds back its key's
+ * later rows), so that a burst is filled with rows that can go. One primary-key probe per excluded key and row.
+ */
+function heldBackCondition(table: SignalTable, exclude: readonly KeyValues[]): {sql: string; parameters: unknown[]} {
+  const composite = table.sqlKeyColumns.length > 1
+  const inner = (columns: string[]): string => (composite ? `(${columns.join(', ')})` : columns[0]!)
+  const lower = inner(table.sqlKeyColumns.map((column) => `l.${column}`))
+  const outer = inner(table.sqlKeyColumns.map((column) => `${table.sqlName}.${column}`))
+  const sameKey = table.sqlOrderingColumns.map((column) => `l.${column} = ${table.sqlName}.${column}`).join(' AND ')
+  const one = composite ? `(${table.sqlKeyColumns.map(() => '?').join(', ')})` : '?'
+  const list = composite ? `(VALUES ${exclude.map(() => one).join(', ')})` : `(${exclude.map(() => one).join(', ')})`
+  return {
+    sql: `NOT EXISTS (SELECT 1 FROM ${table.sqlName} AS l WHERE ${lower} IN ${list} AND ${sameKey} AND ${lower} <= ${outer})`,
+    parameters: exclude.flat(),
+  }
+}
+
+/**
+ * An ordered model's claim with a filter keeps of the selected rows only each ordering key's unbroken run from its
+ * lowest pending row: a row the filter left out (a failing signal, or one outside the keys being narrowed) holds back
+ * the later rows of its key. One writer, so the rows up to the last selected one are all there is to look at.
+ */
+async function unbrokenByFilter(runner: QueryRunner, table: SignalTable, selected: RawRow[]): Promise<RawRow[]> {
+  const key = table.sqlKeyColumns.join(', ')
+  const composite = table.sqlKeyColumns.length > 1
+  const last = selected.at(-1)!
+  const upTo = composite ? `(${key}) <= (${table.keyColumns.map(() => '?').join(', ')})` : `${key} <= ?`
+  const listed = (await runner.query(
+    `SELECT ${key}, ${table.sqlOrderingColumns.join(', ')} FROM ${table.sqlName} WHERE ${upTo} ORDER BY ${key}`,
+    table.keyColumns.map((column) => last[column]),
+  )) as RawRow[]
+  return unbrokenRuns(table, listed, selected)
+}
