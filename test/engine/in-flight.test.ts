@@ -10,7 +10,9 @@ import {
   BetaSignal,
   DeltaSignal,
   GammaSignal,
+  OrderedPipelinedSignal,
   PipelinedSignal,
+  orderedSends,
   parallelEntities,
 } from '../fixtures/signals/parallel-entities.js'
 import {controls, resetControls} from '../fixtures/signals/test-controls.js'
@@ -115,6 +117,21 @@ for (const dialect of DIALECTS) {
         Object.defineProperty(AlphaSignal, 'sendSignalbusMessages', failing)
         controls.sendDelayMs = original
       }
+    })
+
+    it('an ordered model with 4 bursts in flight still sends each key in primary-key order, never two of one key at once', async () => {
+      // 40 keys × 15 rows, interleaved: a burst of 50 holds some rows of many keys.
+      await db.insert(OrderedPipelinedSignal, Array.from({length: 600}, (_, index) => ({orderKey: index % 40, payload: `p${index}`})))
+      orderedSends.overlapping.length = 0
+      const sent = await new SignalBus(db.dataSource).flushmany([OrderedPipelinedSignal])
+      expect(sent).to.equal(600)
+      expect(orderedSends.overlapping, 'keys in two sends at once').to.deep.equal([])
+      const ids = controls.sent.map((record) => Number(record.key))
+      expect(duplicates(ids.map(String))).to.deep.equal([])
+      const byKey = new Map<number, number[]>()
+      for (const id of ids) byKey.set((id - 1) % 40, [...(byKey.get((id - 1) % 40) ?? []), id])
+      for (const [key, keyIds] of byKey) expect(keyIds, `key ${key}`).to.deep.equal([...keyIds].sort((a, b) => a - b))
+      if (overlaps) expect(controls.maxSends.get('OrderedPipelinedSignal'), 'bursts of different keys in flight at once').to.be.above(1).and.at.most(4)
     })
 
     it(`flushmany flushes 4 models ${overlaps ? 'at once' : 'one at a time'}, each row once`, async () => {
