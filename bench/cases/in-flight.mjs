@@ -1,5 +1,5 @@
 // Case 10, bursts in flight and models in parallel, side by side in one rotation: the ceiling (raw amqplib, confirms
-// every 1,000 and every 10,000), the naive loop, signalbus with its RabbitmqPublisher (in-flight 1), signalbus with a
+// every 1,000 and every 10,000), the naive loop, signalbus with its RabbitmqPublisher (in-flight 1 and 4), signalbus with a
 // send method safe for concurrent calls (bench/fixture/pipelined-signals.mjs) at --in-flight 1, 2 and 4, and four
 // models on four queues (a quarter of the rows each) at --concurrency 1 and 4. Same-run ratios; flusher CPU per
 // 100,000 messages. Run by bench/run.mjs (BENCH_ONLY=inflight).
@@ -24,6 +24,12 @@ function cases(context) {
     ...dialects.flatMap((dialect) => [
       {name: `naive-${dialect}`, label: `naive loop, ${dialect}`, dialect, args: [caseScript('naive-loop.mjs')]},
       {name: `publisher-${dialect}`, label: `signalbus, RabbitmqPublisher, ${dialect}`, dialect, args: flushmanyArgs()},
+      {
+        name: `publisher-in-flight-4-${dialect}`,
+        label: `signalbus, RabbitmqPublisher, --in-flight 4, ${dialect}`,
+        dialect,
+        args: flushmanyArgs('--in-flight', '4'),
+      },
       ...IN_FLIGHT.map((inFlight) => ({
         name: `in-flight-${inFlight}-${dialect}`,
         label: `signalbus --in-flight ${inFlight}, ${dialect}`,
@@ -117,7 +123,7 @@ export function summarizeInFlight(results, dialects) {
       const name = `in-flight-${inFlight}-${dialect}`
       summary.cases[name].vsNaive = round(paired(name, `naive-${dialect}`), 3)
     }
-    summary.cases[`publisher-${dialect}`].vsNaive = round(paired(`publisher-${dialect}`, `naive-${dialect}`), 3)
+    for (const name of [`publisher-${dialect}`, `publisher-in-flight-4-${dialect}`]) summary.cases[name].vsNaive = round(paired(name, `naive-${dialect}`), 3)
     const best = `in-flight-4-${dialect}`
     summary.ratios[`inFlight4VsNaive.${dialect}`] = summary.cases[best].vsNaive
     summary.ratios[`inFlight4VsCeiling10000.${dialect}`] = summary.cases[best].vsCeiling10000
