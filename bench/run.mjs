@@ -4,7 +4,7 @@
 // bench/results/. Benchmarks never fail on timing: only a broken run (wrong exit code, a row lost or sent
 // twice) makes it exit non-zero. Sections: all but ordering by default; name some to run only those
 // (`npm run bench -- memory`, or BENCH_ONLY=memory,startup): throughput, memory, startup, typescript, parallel,
-// poison, latency, metrics, and the opt-in ordering (over 10 minutes; never in the default list, name it to run
+// poison, latency, metrics, inflight (bursts in flight, models in parallel), and the opt-in ordering (over 10 minutes; never in the default list, name it to run
 // it: it also reads BENCH_ORDERING_ROWS (100000), BENCH_ORDERING_RUNS (3), BENCH_ORDERING_DIALECTS (postgres,mariadb)). Settings (environment): BENCH_RUNS (3), BENCH_COUNT (100000), BENCH_MEMORY_ROWS
 // (1000000), BENCH_MEMORY_RUNS (3), BENCH_PARALLEL_ROWS (200000), BENCH_PARALLEL_RUNS (3), BENCH_STARTUP_RUNS (7),
 // BENCH_TABLE and BENCH_QUEUE (names, so that two checkouts can run side by side); the service cases' settings are
@@ -19,11 +19,12 @@ import {assertSucceeded, benchDir, caseScript, cleanUpScratch, cliArgs, repoRoot
 import {DIALECTS, QUEUE, RABBITMQ_URL} from './lib/settings.mjs'
 import {fixed, markdownTable, median, ratio, round, thousands} from './lib/stats.mjs'
 import {benchPoison, printPoison, summarizePoison} from './cases/poison.mjs'
+import {benchInFlight, printInFlight, summarizeInFlight} from './cases/in-flight.mjs'
 import {latencyRun, latencySettings, metricsCostRun, metricsObserverCost, printServiceReport, summarizeService} from './lib/service-cases.mjs'
 import {benchOrdering, orderingConfig, printOrdering, summarizeOrdering} from './cases/ordering.mjs'
 
 const setting = (name, fallback) => Number(process.env[name] ?? fallback)
-const SECTIONS = ['throughput', 'memory', 'startup', 'typescript', 'parallel', 'poison', 'latency', 'metrics']
+const SECTIONS = ['throughput', 'memory', 'startup', 'typescript', 'parallel', 'poison', 'inflight', 'latency', 'metrics']
 /** Sections run only when named: the ordering case takes over 10 minutes. */
 const OPT_IN_SECTIONS = ['ordering']
 const named = process.argv.slice(2).length > 0 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? SECTIONS.join(',')).split(',')
@@ -82,7 +83,7 @@ if (busyAtStart > 0.1) log(`Warning: the machine is ${fixed(busyAtStart * 100, 0
 const serverVersions = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (dialect) => [dialect, String((await databases[dialect].query('SELECT VERSION() AS v'))[0].v)])),
 )
-const results = {throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: [], ordering: []}
+const results = {inFlight: [], throughput: [], memory: [], startup: [], typescriptStartup: [], parallel: [], poison: [], latency: [], metricsCost: [], ordering: []}
 const problems = []
 const retried = []
 
@@ -97,6 +98,9 @@ try {
   if (config.sections.includes('parallel')) await benchParallel()
   if (config.sections.includes('poison')) {
     await benchPoison({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log}, results.poison, problems)
+  }
+  if (config.sections.includes('inflight')) {
+    await benchInFlight({config, databases, broker, dialects: DIALECTS, flushmanyArgs, childEnv, log, withOneRetry}, results.inFlight, problems)
   }
   if (config.sections.includes('latency')) await benchLatency()
   if (config.sections.includes('metrics')) await benchMetricsCost()
@@ -132,7 +136,12 @@ const report = {
   problems,
   retried,
 }
+if (results.inFlight.length > 0) {
+  summary.inFlight = summarizeInFlight(results.inFlight, DIALECTS)
+  Object.assign(summary.targets, summary.inFlight.targets)
+}
 printReport(summary)
+if (summary.inFlight) printInFlight(summary.inFlight, config)
 const resultsDir = path.join(benchDir, 'results')
 mkdirSync(resultsDir, {recursive: true})
 const file = path.join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`)

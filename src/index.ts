@@ -11,7 +11,7 @@ export type {
 } from './signalbus.js'
 export {getModelsToFlush, unknownNameMessage} from './model-names.js'
 export type {ModelNameOptions, UnknownNameHandling} from './model-names.js'
-export {DEFAULT_BURST_COUNT} from './signal-model.js'
+export {DEFAULT_BURST_COUNT, DEFAULT_IN_FLIGHT} from './signal-model.js'
 export type {SignalInstance, SignalModel, SignalModelClass} from './signal-model.js'
 export type {FailingSignal, FlushFailure, FlushReport, SignalFailures} from './flush-report.js'
 export type {SignalFailureEvent} from './engine/flush-engine.js'

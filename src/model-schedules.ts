@@ -42,7 +42,7 @@ export async function repeatPerModel<M>(
 }
 
 /** A counting semaphore: `take` runs the job when one of `size` places is free. */
-class Turns {
+export class Turns {
   private free: number
   private readonly waiting: Array<() => void> = []
 

@@ -20,6 +20,11 @@ export interface SignalModelClass<T extends object = object> {
    */
   signalbusMaxAttempts?: number
   /**
+   * How many bursts may be being sent at once (default 1), each its own transaction. Above 1 the send methods are
+   * called concurrently: declare it only when they are safe for that. A crash re-sends at most this many bursts.
+   */
+  signalbusInFlight?: number
+  /**
    * The property (or properties, for a composite key) whose value groups signals that must reach the send
    * method in primary-key order, one at a time: for example the id of the aggregate the signal is about.
    */
@@ -38,6 +43,8 @@ export interface SignalModel {
   readonly burstCount: number
   /** The model's own `signalbusMaxAttempts`, if it declares one. */
   readonly maxAttempts: number | undefined
+  /** The model's own `signalbusInFlight`, or 1. */
+  readonly inFlight: number
   /** The ordering key as declared (property names), or null for an unordered model. */
   readonly orderingKey: string | string[] | null
   /** The ordering key's column names, in declaration order; empty for an unordered model. */
@@ -47,6 +54,8 @@ export interface SignalModel {
 }
 
 export const DEFAULT_BURST_COUNT = 1
+/** One burst being sent at a time: send methods were written for one call at a time (see docs/performance.md). */
+export const DEFAULT_IN_FLIGHT = 1
 
 /** The signal model an entity defines, or undefined when the entity is not a signal model. */
 export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined {
@@ -74,6 +83,7 @@ export function signalModelOf(metadata: EntityMetadata): SignalModel | undefined
     metadata,
     burstCount: burstCountOf(name, statics.signalbusBurstCount),
     maxAttempts: maxAttemptsOf(name, statics.signalbusMaxAttempts),
+    inFlight: inFlightOf(name, statics.signalbusInFlight),
     ...orderingKeyOf(metadata, statics.signalbusOrderingKey),
     sendsOneByOne: declaresOne,
     sendsInBatches: declaresBatch,
@@ -85,6 +95,14 @@ function burstCountOf(name: string, declared: unknown): number {
   if (typeof declared === 'number' && Number.isInteger(declared) && declared >= 1) return declared
   throw new SignalbusConfigError(
     `Signal model "${name}" has signalbusBurstCount ${String(declared)}; it must be a positive integer.`,
+  )
+}
+
+function inFlightOf(name: string, declared: unknown): number {
+  if (declared === undefined) return DEFAULT_IN_FLIGHT
+  if (isPositiveInteger(declared)) return declared
+  throw new SignalbusConfigError(
+    `Signal model "${name}" has signalbusInFlight ${String(declared)}; it must be a positive integer.`,
   )
 }
 
@@ -152,4 +170,20 @@ export function validateBurstCount(burst: number): number {
     throw new SignalbusConfigError(`The burst count must be a positive integer, got ${String(burst)}.`)
   }
   return burst
+}
+
+/** Checks a number of bursts in flight given by the caller (for example `--in-flight`). */
+export function validateInFlight(inFlight: number): number {
+  if (!isPositiveInteger(inFlight)) {
+    throw new SignalbusConfigError(`The number of bursts in flight must be a positive integer, got ${String(inFlight)}.`)
+  }
+  return inFlight
+}
+
+/** Checks a number of models flushed at once given by the caller (for example `--concurrency`). */
+export function validateConcurrency(concurrency: number): number {
+  if (!isPositiveInteger(concurrency)) {
+    throw new SignalbusConfigError(`The concurrency must be a positive integer, got ${String(concurrency)}.`)
+  }
+  return concurrency
 }

@@ -9,7 +9,9 @@ import {DeadLetters, type DeadLetter, type RequeueOptions, type RequeueReport} f
 import {applySetup, setupPlan, type SetupContext, type SetupPlan} from './setup/index.js'
 import {DatabaseError, FlushError, SignalSendError, SignalbusConfigError, describeError} from './errors.js'
 import {modelLookup} from './model-names.js'
-import {repeatPerModel} from './model-schedules.js'
+import {Turns, repeatPerModel} from './model-schedules.js'
+import {connectionBudget} from './engine/connection-budget.js'
+import {poolSizeOf} from './engine/dialects/dialect.js'
 import {
   deadLetteredMessage,
   emptyReport,
@@ -22,6 +24,8 @@ import {silentLogger, type Logger} from './logger.js'
 import {
   signalModelOf,
   validateBurstCount,
+  validateConcurrency,
+  validateInFlight,
   validateMaxAttempts,
   type SignalModel,
   type SignalModelClass,
@@ -47,6 +51,17 @@ export type ModelRef = SignalModel | SignalModelClass | string
 export interface FlushOptions {
   /** Signals per transaction for every model, instead of each model's `signalbusBurstCount`. */
   burst?: number
+  /**
+   * Bursts being sent at once for every model, instead of each model's `signalbusInFlight` (default 1). Above 1 the
+   * send methods are called concurrently. Each model holds in-flight + 1 connections; capped to the pool (with a
+   * warning), and 1 on SQLite.
+   */
+  inFlight?: number
+  /**
+   * Models flushed at once (default: as many as the pool allows, at most 4). Capped, with a warning, so that
+   * concurrency × (in-flight + 1) ≤ pool size − 1; 1 on SQLite.
+   */
+  concurrency?: number
   /** Stops between bursts when aborted; the burst in progress finishes. */
   signal?: AbortSignal
   /** Called after each committed burst. */
@@ -103,6 +118,12 @@ export interface SignalModelStatus {
   oldestPendingSeconds: number | null
   /** Signals moved to the dead letters; null when the bookkeeping tables do not exist. */
   deadLetters: number | null
+}
+
+/** What the connection pool allows for a run: bursts in flight per model and models at once. */
+interface RunPlan {
+  inFlightOf(model: SignalModel): number
+  concurrency: number
 }
 
 export class SignalBus {
@@ -261,13 +282,14 @@ export class SignalBus {
     const intervalMs = options.intervalSeconds * 1000
     const maxBackoffMs = Math.max(intervalMs, (options.maxBackoffSeconds ?? 60) * 1000)
     const failing = new Map(models.map((model) => [model, new FailingSignals({intervalMs, maxBackoffMs})]))
+    const plan = this.plan(models, options)
     await repeatPerModel(
       models,
       {
         intervalSeconds: options.intervalSeconds,
         signal: options.signal,
         maxBackoffSeconds: options.maxBackoffSeconds,
-        concurrency: this.engine.dialect.concurrentFlushes,
+        concurrency: plan.concurrency,
         sleep: options.sleep,
       },
       async (model) => {
@@ -275,7 +297,7 @@ export class SignalBus {
         try {
           const counts = options.mode === 'flush' ? await this.pending([model]) : undefined
           if (counts && options.wait) await sleep(options.wait * 1000, options.signal)
-          result = await this.flushModels([model], options, () => counts?.[model.name], () => failing.get(model))
+          result = await this.flushModels([model], options, plan, () => counts?.[model.name], () => failing.get(model))
         } catch (error) {
           // Counting the pending signals failed (the database): a failed round like any other.
           const report = {...emptyReport(), models: {[model.name]: 0}, failed: [{model: model.name, error: describeError(error)}]}
@@ -294,13 +316,35 @@ export class SignalBus {
     options: FlushOptions,
     maxSignalsOf: (model: SignalModel) => number | undefined,
   ): Promise<FlushReport> {
-    return (await this.flushModels(this.resolve(models), options, maxSignalsOf, () => undefined)).report
+    const resolved = this.resolve(models)
+    return (await this.flushModels(resolved, options, this.plan(resolved, options), maxSignalsOf, () => undefined)).report
   }
 
-  /** Flushes the models one after another into one report; `stopped` names the models that stopped on an error. */
+  /**
+   * Bursts in flight per model and models at once, capped so that the flushes fit in the connection pool (one
+   * connection kept free); each cap is one warning line.
+   */
+  private plan(models: readonly SignalModel[], options: FlushOptions): RunPlan {
+    const inFlightOf = (model: SignalModel): number =>
+      options.inFlight === undefined ? model.inFlight : validateInFlight(options.inFlight)
+    const budget = connectionBudget({
+      poolSize: poolSizeOf(this.dataSource),
+      overlapsBursts: this.engine.dialect.overlapsBursts,
+      inFlight: models.map(inFlightOf),
+      concurrency: options.concurrency === undefined ? undefined : validateConcurrency(options.concurrency),
+    })
+    for (const warning of budget.warnings) this.logger.warn(warning)
+    return {inFlightOf: (model) => Math.min(inFlightOf(model), budget.maxInFlight), concurrency: budget.concurrency}
+  }
+
+  /**
+   * Flushes the models, up to `plan.concurrency` at once, into one report (models in the order given);
+   * `stopped` names the models that stopped on an error.
+   */
   private async flushModels(
     models: readonly SignalModel[],
     options: FlushOptions,
+    plan: RunPlan,
     maxSignalsOf: (model: SignalModel) => number | undefined,
     failingOf: (model: SignalModel) => FailingSignals | undefined,
   ): Promise<{report: FlushReport; stopped: string[]}> {
@@ -310,14 +354,17 @@ export class SignalBus {
     const burstOverride = options.burst === undefined ? undefined : validateBurstCount(options.burst)
     const maxAttemptsOverride = options.maxAttempts === undefined ? undefined : validateMaxAttempts(options.maxAttempts)
     const errors: Array<{model: string; error: unknown}> = []
-    for (const model of models) {
-      if (options.signal?.aborted) break
+    const failures: Array<{model: string; error: string}> = []
+    const turns = new Turns(plan.concurrency)
+    for (const model of models) report.models[model.name] = 0
+    const flushOne = async (model: SignalModel): Promise<void> => {
+      if (options.signal?.aborted) return
       const modelStarted = performance.now()
-      report.models[model.name] = 0
       let error: unknown
       try {
         await this.engine.flushModel(model, {
           burst: burstOverride ?? model.burstCount,
+          inFlight: plan.inFlightOf(model),
           maxSignals: maxSignalsOf(model),
           signal: options.signal,
           failing: failingOf(model),
@@ -340,7 +387,7 @@ export class SignalBus {
       const failure = error !== undefined ? describeError(error) : signals?.pending ? pendingSignalsMessage(model.name, signals) : undefined
       if (failure !== undefined) {
         this.logger.error(failure, {model: model.name})
-        report.failed.push({model: model.name, error: failure})
+        failures.push({model: model.name, error: failure})
         // Signals that failed on their own got as far as their send: for the observer, a send error of the model's own.
         errors.push({model: model.name, error: error ?? new SignalSendError(model.name, failure)})
       }
@@ -353,6 +400,10 @@ export class SignalBus {
         seconds: (performance.now() - modelStarted) / 1000,
       })
     }
+    await Promise.all(models.map((model) => turns.take(() => flushOne(model))))
+    // In the order the models were given, whichever finished first.
+    const order = new Map(models.map((model, index) => [model.name, index]))
+    report.failed.push(...failures.sort((a, b) => order.get(a.model)! - order.get(b.model)!))
     report.seconds = (performance.now() - started) / 1000
     this.observer.roundFinished?.({sent: report.sent, failed: errors, seconds: report.seconds})
     return {report, stopped}

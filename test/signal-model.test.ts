@@ -4,8 +4,10 @@ import {DataSource} from 'typeorm'
 import {SignalBus, SignalbusConfigError, type SignalModel} from '../src/index.js'
 import {
   BatchNotAMethod,
+  FourInFlight,
   EmptyOrdering,
   FractionBurst,
+  HalfInFlight,
   InheritedSender,
   LookAlike,
   NotAMethod,
@@ -91,6 +93,20 @@ describe('signal models', () => {
     const signalbus = await signalBusOver([ZeroAttempts])
     const error = configErrorOf(() => signalbus.getSignalModels())
     expect(error.message).to.contain('ZeroAttempts').and.to.contain('signalbusMaxAttempts').and.to.contain('0')
+  })
+
+  it('reads signalbusInFlight, 1 when the model declares none', async () => {
+    const signalbus = await signalBusOver([FourInFlight, Shipped])
+    expect(signalbus.getSignalModels().map((model) => [model.name, model.inFlight])).to.have.deep.members([
+      ['FourInFlight', 4],
+      ['Shipped', 1],
+    ])
+  })
+
+  it('a signalbusInFlight of 1.5 is a SignalbusConfigError naming the model', async () => {
+    const signalbus = await signalBusOver([HalfInFlight])
+    const error = configErrorOf(() => signalbus.getSignalModels())
+    expect(error.message).to.equal('Signal model "HalfInFlight" has signalbusInFlight 1.5; it must be a positive integer.')
   })
 
   it('signalbusOrderingKey resolves property names to their columns, a composite key in declaration order', async () => {

@@ -18,41 +18,41 @@ export async function connect(dialect) {
 }
 
 /** Drops and creates the table the bench fixture maps (id bigint auto-increment primary key, payload varchar(200)). */
-export async function createTable(db) {
-  await dropTable(db)
+export async function createTable(db, table = TABLE) {
+  await dropTable(db, table)
   if (db.dialect === 'postgres') {
-    await db.query(`CREATE TABLE ${TABLE} (id bigserial PRIMARY KEY, payload varchar(200) NOT NULL)`)
+    await db.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, payload varchar(200) NOT NULL)`)
   } else {
-    await db.query(`CREATE TABLE ${TABLE} (id bigint AUTO_INCREMENT PRIMARY KEY, payload varchar(200) NOT NULL) ENGINE=InnoDB`)
+    await db.query(`CREATE TABLE ${table} (id bigint AUTO_INCREMENT PRIMARY KEY, payload varchar(200) NOT NULL) ENGINE=InnoDB`)
   }
 }
 
-export async function dropTable(db) {
-  await db.query(`DROP TABLE IF EXISTS ${TABLE}`)
+export async function dropTable(db, table = TABLE) {
+  await db.query(`DROP TABLE IF EXISTS ${table}`)
 }
 
 /** Empties the table and inserts `count` rows with ids 1…count and payloads of PAYLOAD_LENGTH characters. */
-export async function seed(db, count) {
+export async function seed(db, count, table = TABLE) {
   const filler = 'x'.repeat(PAYLOAD_LENGTH - 8)
   if (db.dialect === 'postgres') {
-    await db.query(`TRUNCATE ${TABLE} RESTART IDENTITY`)
+    await db.query(`TRUNCATE ${table} RESTART IDENTITY`)
     await db.query(
-      `INSERT INTO ${TABLE} (payload) SELECT $1 || lpad(g::text, 8, '0') FROM generate_series(1, $2::int) AS g ORDER BY g`,
+      `INSERT INTO ${table} (payload) SELECT $1 || lpad(g::text, 8, '0') FROM generate_series(1, $2::int) AS g ORDER BY g`,
       [filler, count],
     )
-    await db.query(`VACUUM ANALYZE ${TABLE}`)
+    await db.query(`VACUUM ANALYZE ${table}`)
   } else {
-    await db.query(`TRUNCATE TABLE ${TABLE}`)
+    await db.query(`TRUNCATE TABLE ${table}`)
     const chunk = 500_000 // MariaDB's sequence tables are generated on the fly; big ranges are fine, but keep transactions moderate.
     for (let from = 1; from <= count; from += chunk) {
       const to = Math.min(count, from + chunk - 1)
-      await db.query(`INSERT INTO ${TABLE} (payload) SELECT CONCAT(?, LPAD(seq, 8, '0')) FROM seq_${from}_to_${to} ORDER BY seq`, [filler])
+      await db.query(`INSERT INTO ${table} (payload) SELECT CONCAT(?, LPAD(seq, 8, '0')) FROM seq_${from}_to_${to} ORDER BY seq`, [filler])
     }
-    await db.query(`ANALYZE TABLE ${TABLE}`)
+    await db.query(`ANALYZE TABLE ${table}`)
   }
 }
 
-export async function countRows(db) {
-  const rows = await db.query(`SELECT COUNT(*) AS n FROM ${TABLE}`)
+export async function countRows(db, table = TABLE) {
+  const rows = await db.query(`SELECT COUNT(*) AS n FROM ${table}`)
   return Number(rows[0].n)
 }

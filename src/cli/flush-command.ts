@@ -1,4 +1,5 @@
-// What the flushing commands (flushmany, flush) share: --burst, --max-attempts, --repeat, graceful stop, rendering.
+// What the flushing commands (flushmany, flush) share: --burst, --in-flight, --concurrency, --max-attempts, --repeat,
+// graceful stop, rendering.
 import {Flags} from '@oclif/core'
 import {SignalbusConfigError} from '../errors.js'
 import type {FlushReport} from '../flush-report.js'
@@ -13,6 +14,8 @@ import {stopOnSignals} from './shutdown.js'
 
 export interface FlushFlags extends CommonFlags, ServiceFlags {
   burst?: number
+  'in-flight'?: number
+  concurrency?: number
   'max-attempts'?: number
   repeat?: number
 }
@@ -33,6 +36,20 @@ export const flushFlags = {
     summary: "Signals sent and deleted per transaction, overriding each model's signalbusBurstCount.",
     min: 1,
     helpValue: '<n>',
+  }),
+  'in-flight': Flags.integer({
+    summary: "Bursts of a model being sent at once, each its own transaction, overriding each model's signalbusInFlight (default 1).",
+    description:
+      'Above 1 the send methods are called concurrently: use it only when they are safe for that. A crash re-sends at most ' +
+      'this many bursts. Each model then holds n + 1 connections (capped to the pool, with a warning); 1 on SQLite.',
+    min: 1,
+    helpValue: '<n>',
+  }),
+  concurrency: Flags.integer({
+    summary: 'Models flushed at once (default: as many as the connection pool allows, at most 4; 1 on SQLite).',
+    description: 'Capped, with a warning, so that concurrency × (in-flight + 1) ≤ pool size − 1.',
+    min: 1,
+    helpValue: '<m>',
   }),
   'max-attempts': Flags.integer({
     summary: "Move a signal to the dead letters after its n-th failed send, overriding each model's signalbusMaxAttempts.",
@@ -66,7 +83,13 @@ export abstract class FlushCommand extends SignalbusCommand {
     try {
       const failed = await this.withSignalBus(flags, names, async (signalbus, models) => {
         await service.start(signalbus, models)
-        const options: FlushOptions = {burst: flags.burst, maxAttempts: flags['max-attempts'], signal: stop.signal}
+        const options: FlushOptions = {
+          burst: flags.burst,
+          inFlight: flags['in-flight'],
+          concurrency: flags.concurrency,
+          maxAttempts: flags['max-attempts'],
+          signal: stop.signal,
+        }
         if (flags.repeat === undefined) return !runSucceeded(this.renderOnce(flags, await this.flushOnce(signalbus, models, options, how, flags.json)))
         await signalbus.run({
           ...options,

@@ -5,7 +5,10 @@
 // while burst k is being sent, the other connection claims burst k+1, so the broker hardly waits for the
 // database. Each burst still is one transaction, committed right after its own send returned; a burst claimed
 // but not sent is rolled back when the send before it fails or when the flush is stopped. SQLite (one writer)
-// runs the bursts one after the other.
+// runs the bursts one after the other. With `inFlight` N > 1 (the model's signalbusInFlight, --in-flight), up to N
+// bursts are being sent at once, each in its own transaction on its own connection, committed as soon as its own
+// send resolved; one more connection claims the next burst meanwhile (N + 1 in all). A crash then re-sends at most N
+// bursts.
 //
 // A burst whose send fails for a reason of its signals' own (failure-scope.ts) is narrowed down: split in
 // halves, each half claimed again by its keys and sent in a transaction of its own (a binary search, about one
@@ -49,6 +52,11 @@ export interface FlushModelOptions {
   burst: number
   /** Stop after this many signals (for flush: those pending when it was called). */
   maxSignals?: number
+  /**
+   * Bursts being sent at once (default 1): the send of burst k+1 starts before burst k's send resolved. The model's
+   * send methods must then be safe for concurrent calls. Ignored where bursts cannot overlap (SQLite).
+   */
+  inFlight?: number
   /** Checked between bursts: a burst in progress always finishes (commit or rollback). */
   signal?: AbortSignal
   onBurst?: (model: SignalModel, sent: number) => void
@@ -171,15 +179,22 @@ export class FlushEngine {
       maxFailedSendsInARow: Math.ceil(Math.log2(Math.max(1, options.burst))) + 2 * SYSTEMIC_AFTER_ISOLATED + 1,
     }
     const runner = this.dataSource.createQueryRunner()
-    let second: QueryRunner | undefined
+    const spares: QueryRunner[] = []
+    const spare = (): QueryRunner => {
+      const created = this.dataSource.createQueryRunner()
+      spares.push(created)
+      return created
+    }
     try {
       await this.checkServerOnce(runner)
       // An idle model costs one round trip (a sub-second --repeat stays cheap), not a claim and a commit; rows
       // due for a retry are pending rows too.
       if (this.nextLimit(run) === 0 || !(await this.anyPending(run, runner))) return 0
       await this.retryDueSignals(run, runner)
+      const inFlight = this.dialect.overlapsBursts ? (options.inFlight ?? 1) : 1
       if (!this.dialect.overlapsBursts) await this.flushOneAfterAnother(run, runner)
-      else await this.flushOverlapped(run, runner, () => (second ??= this.dataSource.createQueryRunner()))
+      else if (inFlight > 1) await this.flushPasses(run, runner, () => this.passInFlight(run, runner, spare, inFlight))
+      else await this.flushOverlapped(run, runner, () => (spares[0] ?? spare()))
       await this.reportSuspects(run)
       return run.sent
     } catch (error) {
@@ -189,7 +204,7 @@ export class FlushEngine {
       // Every path above ends its transactions; whatever failed, no connection goes back to the pool with one open.
       for (const open of [...run.open]) await this.rollbackRunnerQuietly(run, open)
       await runner.release()
-      await second?.release()
+      for (const created of spares) await created.release()
     }
   }
 
@@ -258,6 +273,96 @@ export class FlushEngine {
       if (!failed) return
       await this.handleFailedBurst(run, runner, failed)
     }
+  }
+
+  /** Passes until one ends without a failed burst; each failed burst is narrowed down (one send at a time) in between. */
+  private async flushPasses(run: ModelRun, runner: QueryRunner, pass: () => Promise<FailedBurst | undefined>): Promise<void> {
+    for (;;) {
+      const failed = await pass()
+      if (!failed) return
+      await this.handleFailedBurst(run, runner, failed)
+    }
+  }
+
+  /**
+   * Up to `inFlight` bursts being sent at once, each on its own connection, plus one claimed behind them on another:
+   * a burst's send starts as soon as fewer than `inFlight` are being sent, and each burst commits as soon as its own
+   * send resolved. When a send fails or the flush is stopped, no new send starts: the bursts already being sent
+   * finish (those whose send resolved commit: the broker has their rows), the one claimed and not sent is rolled back.
+   * Returns the first failed burst (in claim order) to be narrowed down; a systemic failure is thrown once all sends
+   * have ended.
+   */
+  private async passInFlight(
+    run: ModelRun,
+    runner: QueryRunner,
+    spare: () => QueryRunner,
+    inFlight: number,
+  ): Promise<FailedBurst | undefined> {
+    const free: QueryRunner[] = [runner]
+    const sending = new Set<Promise<void>>()
+    const failures: Array<{order: number; failed: FailedBurst}> = []
+    let thrown: {error: unknown} | undefined
+    let order = 0
+    let ready: Burst | undefined
+    let exhausted = false
+    const stopped = (): boolean => thrown !== undefined || failures.length > 0 || Boolean(run.options.signal?.aborted)
+    const start = (burst: Burst): void => {
+      const position = order++
+      const task = this.sendOrRollBack(run, burst)
+        .then(async (failed) => {
+          if (failed) failures.push({order: position, failed})
+          else await this.commit(run, burst)
+        })
+        .catch((error: unknown) => {
+          thrown ??= {error}
+        })
+        .finally(() => {
+          sending.delete(task)
+          free.push(burst.runner)
+        })
+      sending.add(task)
+    }
+    for (;;) {
+      if (ready && stopped()) {
+        await this.rollbackQuietly(run, ready)
+        free.push(ready.runner)
+        ready = undefined
+      }
+      if (ready && sending.size < inFlight) {
+        start(ready)
+        ready = undefined
+        continue
+      }
+      if (!ready && !exhausted && !stopped()) {
+        const limit = this.nextLimit(run)
+        if (limit === 0) {
+          exhausted = true
+          continue
+        }
+        const claimed = await settle(this.claim(run, free.pop() ?? spare(), limit, this.burstFilter(run)))
+        if (!claimed.ok) {
+          thrown ??= {error: claimed.error}
+          continue
+        }
+        const burst = claimed.value
+        if (burst.exhausted) exhausted = true
+        if (burst.rows.length > 0) ready = burst
+        else {
+          const committed = await settle(this.commit(run, burst))
+          if (!committed.ok) thrown ??= {error: committed.error}
+          free.push(burst.runner)
+          // An ordered claim may find nothing only because the bursts in flight hold its keys (see claimExhausts):
+          // claim again once one of them has ended.
+          if (!exhausted && sending.size > 0) await Promise.race(sending)
+        }
+        continue
+      }
+      if (sending.size === 0) break
+      await Promise.race(sending)
+    }
+    if (thrown) throw thrown.error
+    failures.sort((a, b) => a.order - b.order)
+    return failures[0]?.failed
   }
 
   /**

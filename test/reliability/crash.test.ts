@@ -1,7 +1,7 @@
 // Crash safety through the real binary: a flusher killed with SIGKILL, a database session killed under an open
 // burst, and an impatient second SIGTERM. Each test compares the seeded keys with what was delivered (the sent
 // log) and what is still pending: nothing may be lost; duplicates only for a burst whose send had returned
-// when the crash came, at most one burst per crash.
+// when the crash came, at most one burst per crash (N with N bursts in flight).
 import {expect} from 'chai'
 import {DIALECTS} from '../fixtures/signals/data-sources.js'
 import {LedgerSignal} from '../fixtures/reliability/entities.js'
@@ -106,6 +106,38 @@ for (const dialect of DIALECTS) {
       expect(report.duplicates.length, 'duplicates (one burst per kill at most)').to.be.at.most(kills * BURST)
       console.log(summary(report, `${kills} kills at random moments`))
     })
+
+    if (dialect !== 'sqlite') {
+      it('kill -9 with 4 bursts in flight in the confirm→commit window loses nothing; the next run re-sends at most 4 bursts', async () => {
+        const inFlight = 4
+        const keys = await seedRows(db, LedgerSignal, 1000)
+        const args = ['flushmany', '--burst', String(BURST), '--in-flight', String(inFlight)]
+        const started = startCli(args, {env: env({SIGNALBUS_TEST_AFTER_SEND_DELAY_MS: '400'}), timeoutMs: CLI_TIMEOUT_MS})
+        const running = watch(started)
+        await waitFor('eight bursts delivered', () => delivered().length >= 8 * BURST || running.assertRunningQuietly(), {
+          timeoutMs: 20_000,
+        })
+        const sessions = await sessionsOf(db, started.child.pid!)
+        started.child.kill('SIGKILL')
+        expect((await started.done).signal, 'killed by SIGKILL').to.equal('SIGKILL')
+        for (const session of sessions) {
+          await waitFor('the server to drop the dead session', async () => !(await sessionExists(db, session)), {timeoutMs: 10_000})
+        }
+        const sentBeforeKill = delivered()
+        const pendingAfterKill = await pendingKeys(db, LedgerSignal)
+        expect(account(keys, sentBeforeKill, pendingAfterKill).lost, 'lost after the kill').to.deep.equal([])
+        const inWindow = sentBeforeKill.length - (keys.length - pendingAfterKill.length)
+        expect(inWindow, 'delivered and not committed: at most 4 bursts').to.be.at.most(inFlight * BURST)
+
+        expectProcessed(await runCli(['flushmany', '--burst', String(BURST)], {env: env(), timeoutMs: CLI_TIMEOUT_MS}), pendingAfterKill.length)
+        const report = account(keys, delivered(), await pendingKeys(db, LedgerSignal))
+        expect(report.lost, 'lost').to.deep.equal([])
+        expect(report.unknown).to.deep.equal([])
+        expect(await db.count(LedgerSignal)).to.equal(0)
+        expect(report.duplicates.length, 'duplicates: at most the 4 bursts in flight').to.be.at.most(inFlight * BURST)
+        console.log(summary(report, `killed with ${inFlight} bursts in flight; ${inWindow} rows were delivered and not committed`))
+      })
+    }
 
     it('a second SIGTERM during a slow burst exits 130 at once; the database rolls the burst back and nothing is lost', async () => {
       const keys = await seedRows(db, LedgerSignal, 120)

@@ -9,11 +9,6 @@ export interface Dialect {
    * so that the engine claims the next burst while the current one is being sent. False for a single writer.
    */
   readonly overlapsBursts: boolean
-  /**
-   * How many models may be flushed at once on this data source (each flush holds up to two connections, and one is
-   * left for everything else): the per-model schedules of --repeat take turns beyond it. 1 for a single writer.
-   */
-  readonly concurrentFlushes: number
   /** Throws a DatabaseError when the server cannot claim rows safely (for example too old for SKIP LOCKED). */
   checkServer(runner: QueryRunner): Promise<void>
   /** The schema or database that qualifies the entity's table name, if any. */
@@ -96,10 +91,6 @@ export function poolSizeOf(dataSource: DataSource): number {
   const size = options.poolSize ?? options.extra?.max ?? options.extra?.connectionLimit ?? 10
   return Number.isInteger(size) && size > 0 ? size : 10
 }
-
-/** Two connections per flush (bursts overlap), one kept free. */
-export const concurrentOverlappedFlushes = (dataSource: DataSource): number =>
-  Math.max(1, Math.floor((poolSizeOf(dataSource) - 1) / 2))
 
 /**
  * A burst limit as SQL text, for statements that cannot take it as a parameter (several statements in one

@@ -6,7 +6,7 @@
 import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
 import type {KeyValues, RawRow, SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
-import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 import {filterTest, headsToClaim, isOrdered, recordOrderedClaim, unbrokenRuns, uniqueOrderingKeys} from '../ordering.js'
 
 const ER_LOCK_DEADLOCK = 1213
@@ -134,7 +134,6 @@ export function mysqlDialect(dataSource: DataSource): Dialect {
   return {
     name: 'mysql',
     overlapsBursts: true,
-    concurrentFlushes: concurrentOverlappedFlushes(dataSource),
 
     async checkServer(runner: QueryRunner): Promise<void> {
       const rows = (await runner.query('SELECT VERSION() AS version')) as Array<{version: string}>

@@ -1,11 +1,11 @@
 // PostgreSQL: one round trip claims a burst — BEGIN and DELETE … WHERE key = ANY(ARRAY(SELECT … FOR UPDATE SKIP
 // LOCKED)) RETURNING * sent together — and one more commits it. An ordered model's claim leases keys in the same
 // statement (see ../ordering.ts).
-import type {DataSource, EntityMetadata, QueryRunner} from 'typeorm'
+import type {EntityMetadata, QueryRunner} from 'typeorm'
 import {keyOf, type RawRow, type SignalTable} from '../signal-table.js'
 import {DatabaseError} from '../../errors.js'
 import {dataSourceOf} from '../../typeorm-compat.js'
-import {concurrentOverlappedFlushes, errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
+import {errorCode, hasPendingRows, hasFilter, keyFilterCondition, sqlLimit, type ClaimFilter, type Dialect, type KeyConditionSyntax} from './dialect.js'
 import {filterTest, headsToClaim, isOrdered, recordOrderedClaim, unbrokenRuns} from '../ordering.js'
 
 const SERIALIZATION_FAILURE = '40001'
@@ -167,10 +167,9 @@ async function lookUpOrderingIndex(runner: QueryRunner, table: SignalTable): Pro
   return rows.some((row) => row.wanted !== null && `${row.columns} `.startsWith(`${row.wanted} `))
 }
 
-export const postgresDialect = (dataSource: DataSource): Dialect => ({
+export const postgresDialect = (): Dialect => ({
   name: 'postgres',
   overlapsBursts: true,
-  concurrentFlushes: concurrentOverlappedFlushes(dataSource),
 
   async checkServer(runner: QueryRunner): Promise<void> {
     const rows = (await runner.query('SHOW server_version_num')) as Array<{server_version_num: string}>

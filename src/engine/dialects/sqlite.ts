@@ -14,7 +14,6 @@ export const sqliteDialect = (): Dialect => ({
   name: 'sqlite',
   // One writer: a second burst could not begin while the first is open.
   overlapsBursts: false,
-  concurrentFlushes: 1,
 
   async checkServer(): Promise<void> {},
 
