@@ -34,6 +34,7 @@ import {TestDatabase, duplicates, readSentLog} from '../helpers/test-database.js
 
 const CLI_TIMEOUT_MS = 90_000
 const FAILING_LINE = /^Error: (\d+) signal\(s\) of "(\w+)" failed and stay pending \(first: (id=\d+): (.*)\)$/
+const GAVE_UP_LINE = /^Error: Sending signals of "\w+" fails whatever the split \(\d+ signals in a row failed on their own/
 
 describe('signalbus flushmany into RabbitMQ with a poison row (postgres)', function () {
   this.timeout(120_000)
@@ -239,7 +240,9 @@ for (const dialect of DIALECTS) {
       const reports = results.map((result) => flushJson(result.stdout))
       results.forEach((result, index) => {
         expect(result.code, `exit code of flusher ${index}: ${result.stderr}`).to.equal(reports[index]!.failed.length > 0 ? 1 : 0)
-        for (const line of result.stderrLines) expect(line).to.match(FAILING_LINE)
+        // A flusher whose claims, under contention, keep coming back with only failing signals (the other flushers
+        // took the good rows) may stop as "fails whatever the split": safe, since the others deliver the rest.
+        for (const line of result.stderrLines) expect(line).to.match(new RegExp(`${FAILING_LINE.source}|${GAVE_UP_LINE.source}`))
       })
       const sent = sentPayloads(readSentLogs(logs))
       expect(duplicates(sent), 'sent twice').to.deep.equal([])
