@@ -57,7 +57,7 @@ for (const dialect of DIALECTS) {
       const before = await cli(['signals', '--json'])
       expect(before.code).to.equal(0)
       const entries = (JSON.parse(before.stdout) as {signals: Array<Record<string, unknown>>}).signals
-      expect(Object.keys(entries[0]!)).to.deep.equal(['name', 'table', 'burstCount', 'pending', 'oldestPendingSeconds', 'deadLetters'])
+      expect(Object.keys(entries[0]!)).to.deep.equal(['name', 'table', 'burstCount', 'orderingKey', 'pending', 'oldestPendingSeconds', 'deadLetters'])
       expect(entries.map((entry) => entry['deadLetters'])).to.deep.equal([null, null, null, null])
       expect(tableRecords((await cli(['signals', '-m', 'RichSignal'])).stdout)[0]!['DEAD']).to.equal('-')
 
@@ -68,7 +68,7 @@ for (const dialect of DIALECTS) {
         ['RichSignal', 1, 2], ['Signal', 0, 0], ['CompositeSignal', 0, 0], ['BatchSignal', 0, 0],
       ])
       const human = await cli(['signals', '-m', 'RichSignal'])
-      expect(human.stdout.split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'TABLE', 'BURST', 'PENDING', 'DEAD', 'OLDEST'])
+      expect(human.stdout.split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'TABLE', 'BURST', 'ORDERING', 'PENDING', 'DEAD', 'OLDEST'])
       expect(tableRecords(human.stdout)[0]).to.include({NAME: 'RichSignal', PENDING: '1', DEAD: '2'})
     })
 

@@ -238,7 +238,7 @@ describe('the packed package, installed into a NestJS (CommonJS, typeorm 0.3), a
       expect(result.stderrLines, 'stderr').to.deep.equal([])
       const records = tableRecords(result.stdout)
       expect(records.map(({OLDEST: _oldest, ...rest}) => rest)).to.deep.equal([
-        {NAME: app.model, TABLE: app.table, BURST: String(BURST), PENDING: String(ROWS), DEAD: '-'},
+        {NAME: app.model, TABLE: app.table, BURST: String(BURST), ORDERING: '-', PENDING: String(ROWS), DEAD: '-'},
       ])
       expect(records[0]!.OLDEST, 'the age of the oldest row, from the @CreateDateColumn').to.match(/^\d+s$/)
     })
