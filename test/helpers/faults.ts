@@ -8,6 +8,7 @@ import net from 'node:net'
 import {promisify} from 'node:util'
 import type {TestDatabase} from './test-database.js'
 import {duplicates} from './test-database.js'
+import {listenOnLoopback} from './tcp-proxy.js'
 
 // ------------------------------------------------------------------------------------ database sessions
 
@@ -156,10 +157,7 @@ export class BrokerProxy {
     const server = net.createServer()
     const proxy = new BrokerProxy(server)
     server.on('connection', (client) => proxy.accept(client))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve())
-    })
+    await listenOnLoopback(server)
     return proxy
   }
 

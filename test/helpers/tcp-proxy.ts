@@ -2,6 +2,14 @@
 // connections and `cut()` drops the open ones, so an outage hits one child process and never the shared service.
 import net from 'node:net'
 
+/** Listens on a free loopback port; resolves once it is listening. */
+export function listenOnLoopback(server: net.Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+}
+
 export class TcpProxy {
   reachable = true
   private readonly sockets = new Set<net.Socket>()
@@ -15,10 +23,7 @@ export class TcpProxy {
     const server = net.createServer()
     const proxy = new TcpProxy(server, {host: targetHost, port: targetPort})
     server.on('connection', (client) => proxy.accept(client))
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve())
-    })
+    await listenOnLoopback(server)
     return proxy
   }
 
