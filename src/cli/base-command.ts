@@ -99,7 +99,8 @@ export abstract class SignalbusCommand extends Command {
     const variables = await loadEnvFiles(envFiles)
     if (envFiles.length > 0) this.out.debug(`Loaded ${variables.length} variable(s) from ${envFiles.join(', ')}`)
     const path = await resolveDataSourcePath(flags['data-source'], {cwd, env: process.env})
-    this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
+    // Finding the typeorm package again costs file reads at every start: only for the debug line.
+    if (this.out.isVerbose) this.out.debug(`Loading the data source from ${path} (${describeTypeormFor(path)})`)
     const note = envFilesNote(envFiles, cwd)
     const dataSource = await loadDataSource(path, {sourceMaps: this.out.isVerbose}).catch((error: unknown) => {
       throw withNote(error, note)
